@@ -1,0 +1,1 @@
+"""Reference baselines: the embedded tiny model factory (and, later, the reference trainer)."""

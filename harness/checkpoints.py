@@ -1,0 +1,120 @@
+"""Run folders: the ordered stage checkpoints of a continual post-training run.
+
+With `manifest.json`: `{"base": PATH_OR_ID, "stages": [{"task": NAME, "path": REL_PATH}, ...],
+"general": [TASK, ...] (optional)}`. Stage 0 is the base; stage t is the model after training
+on the t-th task. Relative paths are relative to the run folder.
+
+Without a manifest: the sub-folders holding a `config.json` are the stages, in natural order
+(`stage2` before `stage10`), the first being the base; `--sequence` names the trained tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.fingerprint import check_model_folder
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Stage:
+    index: int
+    task: str | None  # None for the base
+    path: str  # local folder, or a hub id for the base
+    local: Path  # the folder that is loaded (for a hub base: its downloaded snapshot)
+
+
+@dataclass
+class Run:
+    folder: Path
+    stages: list[Stage]
+    general: list[str]
+
+    @property
+    def sequence(self) -> list[str]:
+        return [s.task for s in self.stages[1:] if s.task is not None]
+
+
+def natural_key(name: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def load_run(folder: str | Path, sequence: list[str] | None = None) -> Run:
+    folder = Path(folder)
+    if not folder.exists():
+        raise HarnessError(f"checkpoint directory not found: {folder}")
+    if not folder.is_dir():
+        raise HarnessError(f"checkpoint directory is not a folder: {folder}")
+    manifest = folder / MANIFEST
+    if manifest.is_file():
+        run = _from_manifest(folder, manifest)
+        if sequence is not None and sequence != run.sequence:
+            raise HarnessError(
+                f"--sequence {','.join(sequence)} differs from the manifest's {','.join(run.sequence)}"
+            )
+    else:
+        run = _discover(folder, sequence)
+    for stage in run.stages:
+        _resolve(stage)
+    return run
+
+
+def _from_manifest(folder: Path, manifest: Path) -> Run:
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError) as e:
+        raise HarnessError(f"cannot read {manifest}: {e}") from None
+    if not isinstance(data, dict) or "base" not in data or not isinstance(data.get("stages"), list):
+        raise HarnessError(f"{manifest}: expected {{'base': ..., 'stages': [{{'task': ..., 'path': ...}}, ...]}}")
+    stages = [Stage(0, None, str(data["base"]), folder / str(data["base"]))]
+    for i, entry in enumerate(data["stages"], start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("task"), str) or not isinstance(entry.get("path"), str):
+            raise HarnessError(f"{manifest}: stage {i} needs string fields 'task' and 'path'")
+        stages.append(Stage(i, entry["task"], entry["path"], folder / entry["path"]))
+    general = data.get("general", [])
+    if not isinstance(general, list) or not all(isinstance(g, str) for g in general):
+        raise HarnessError(f"{manifest}: 'general' must be a list of task names")
+    return Run(folder, stages, list(general))
+
+
+def _discover(folder: Path, sequence: list[str] | None) -> Run:
+    subdirs = sorted((p for p in folder.iterdir() if p.is_dir() and (p / "config.json").is_file()), key=lambda p: natural_key(p.name))
+    if not subdirs:
+        raise HarnessError(f"{folder}: no {MANIFEST} and no stage folders (sub-folders with a config.json)")
+    if sequence is None:
+        raise HarnessError(f"{folder} has no {MANIFEST}: name the trained tasks with --sequence t1,t2,...")
+    if len(subdirs) != len(sequence) + 1:
+        names = ", ".join(p.name for p in subdirs)
+        raise HarnessError(
+            f"{folder}: found {len(subdirs)} stage folders ({names}) but --sequence names "
+            f"{len(sequence)} tasks; expected base + one folder per task"
+        )
+    stages = [Stage(0, None, subdirs[0].name, subdirs[0])]
+    stages += [Stage(i, t, p.name, p) for i, (t, p) in enumerate(zip(sequence, subdirs[1:]), start=1)]
+    return Run(folder, stages, [])
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", text)) and not text.startswith((".", "/"))
+
+
+def _resolve(stage: Stage) -> None:
+    """Give every stage a local folder (downloading a hub base if needed) and check it."""
+    label = f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)")
+    if stage.index == 0 and not stage.local.exists() and _looks_like_hub_id(stage.path):
+        stage.local = _hub_snapshot(stage.path, label)
+    check_model_folder(stage.local, label)
+
+
+def _hub_snapshot(repo_id: str, label: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id))
+    except Exception as e:  # offline, unknown repo, auth: all end the same way for the user
+        raise HarnessError(f"{label}: cannot get {repo_id!r} from the Hugging Face hub: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None

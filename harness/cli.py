@@ -1,0 +1,131 @@
+"""The `harness` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+
+def _split(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise HarnessError("empty task list")
+    return items
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from tasks import SEQUENCES, TASKS
+
+    rows = []
+    for name, cls in TASKS.items():
+        rows.append([name, cls.version, ", ".join(cls.sources), ", ".join(cls.prompt_styles), cls.metric, cls.description])
+    print(tabulate(rows, ["task", "version", "sources", "prompt styles", "metric", "description"], tablefmt="simple"))
+    print()
+    for name, seq in SEQUENCES.items():
+        print(f"sequence {name}: {', '.join(seq['sequence'])} (general: {', '.join(seq['general'])})")
+    print("\nParameters go after a colon, e.g. jigsaw:grid=3,mode=tiles or toy_count:style=direct,n_test=50.")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from harness.checkpoints import load_run
+    from harness.engine import BACKENDS
+    from harness.evaluate import run_eval
+    from harness.report import render_report, save_heatmap
+    from harness.store import default_store_root
+    from tasks import resolve_sequence
+
+    if args.backend not in BACKENDS:
+        raise HarnessError(f"unknown backend {args.backend!r} (available: {', '.join(BACKENDS)})")
+    if args.limit is not None and args.limit < 1:
+        raise HarnessError("--limit must be at least 1")
+    sequence = resolve_sequence(args.sequence)[0] if args.sequence else None
+    task_specs = _split(args.tasks)
+    if task_specs:
+        from tasks import get_task
+
+        for spec in task_specs:
+            get_task(spec)  # unknown tasks fail before any model is touched
+    run = load_run(args.checkpoint_dir, sequence)
+    _quiet_libraries()
+    out = Path(args.out)
+    results = run_eval(
+        run, out, Path(args.store) if args.store else default_store_root(), task_specs=task_specs,
+        backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
+        progress=not args.no_progress,
+    )
+    report = render_report(results)
+    (out / "report.md").write_text(report)
+    save_heatmap(results, out / "heatmap.png")
+    print(report)
+    stats = results["run_stats"]
+    print(f"generated {stats['generated']} responses in {stats['seconds']} s; results in {out / 'results.json'}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from harness.demo import run_demo
+
+    _quiet_libraries()
+    return run_demo(Path(args.out), store=Path(args.store) if args.store else None, limit=args.limit, progress=not args.no_progress)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="harness", description="Evaluation harness for continual post-training of multimodal LLMs.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("tasks", help="list the tasks with version, sources, prompt styles and metric")
+    t.set_defaults(func=cmd_tasks)
+
+    e = sub.add_parser("eval", help="score every stage checkpoint of a run on every task")
+    e.add_argument("--checkpoint-dir", required=True, help="run folder (manifest.json, or stage folders in natural order)")
+    e.add_argument("--out", required=True, help="folder for results.json, per-sample scores, report.md, heatmap.png")
+    e.add_argument("--store", help="response store folder (default: the user cache, shared by all runs)")
+    e.add_argument("--tasks", help="comma-separated task specs to evaluate (default: the sequence and its general tasks)")
+    e.add_argument("--sequence", help="trained tasks in order, or a named sequence (needed without a manifest)")
+    e.add_argument("--limit", type=int, help="first N test samples of each task")
+    e.add_argument("--backend", default="hf", help="generation backend (default: hf)")
+    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--seed", type=int, default=0, help="sampling seed (unused by greedy contracts)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bars")
+    e.set_defaults(func=cmd_eval)
+
+    d = sub.add_parser("demo", help="the whole pipeline on the embedded tiny model, on CPU")
+    d.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
+    d.add_argument("--store", help="response store folder (default: the user cache)")
+    d.add_argument("--limit", type=int, default=48, help="test samples per task (default: 48)")
+    d.add_argument("--no-progress", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as e:
+        print(f"harness: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harness: interrupted; what was generated is stored, rerun to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The backend interface and what every backend shares."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from PIL import Image
+
+from harness.errors import HarnessError
+from tasks.base import GenerationContract
+
+
+@dataclass
+class Request:
+    """One prompt: chat `messages` whose image parts refer to `images` in order; `seed` drives
+    this request's sampling alone."""
+
+    id: str
+    messages: list[dict[str, Any]]
+    images: list[Any] = field(default_factory=list)
+    seed: int = 0
+
+
+class Backend(ABC):
+    name: str = "?"
+
+    @abstractmethod
+    def generate(self, requests: list[Request], contract: GenerationContract) -> Iterator[list[tuple[Request, str]]]:
+        """Yield lists of (request, response) as batches finish; every request exactly once."""
+
+    def close(self) -> None:
+        """Free the model (and its accelerator memory)."""
+
+
+def request_seed(base_seed: int, task: str, sample_id: str) -> int:
+    """A 63-bit seed for one sample, independent of order and batching."""
+    digest = hashlib.sha256(f"{base_seed}\0{task}\0{sample_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def prepare_images(images: list[Any], max_pixels: int | None) -> list[Image.Image]:
+    """Open paths, convert to RGB, and downscale (aspect kept) any image over `max_pixels`."""
+    out = []
+    for img in images:
+        if not isinstance(img, Image.Image):
+            path = Path(img)
+            if not path.is_file():
+                raise HarnessError(f"image not found: {path}")
+            try:
+                img = Image.open(path)
+                img.load()
+            except OSError as e:
+                raise HarnessError(f"cannot read image {path}: {e}") from None
+        img = img.convert("RGB")
+        if max_pixels and img.width * img.height > max_pixels:
+            scale = math.sqrt(max_pixels / (img.width * img.height))
+            img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.BICUBIC)
+        out.append(img)
+    return out
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
+    """The text before the first occurrence of any stop string."""
+    cut = len(text)
+    for s in stop:
+        i = text.find(s)
+        if i != -1:
+            cut = min(cut, i)
+    return text[:cut]

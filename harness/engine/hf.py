@@ -1,0 +1,185 @@
+"""The `hf` backend: batched generation with transformers, on CPU or GPU.
+
+Batch-size independence: prompts are grouped by exact token length (image tokens included), so
+no batch ever holds padding. Padding changes the numerics of attention and position handling
+enough to flip greedy choices of a small model; without it, a row's result is the same alone or
+in a batch of eight (a test checks this). Sampling draws per row from a generator seeded by
+(request seed, step) through the Gumbel-max trick, so it is exact sampling from the tempered,
+top-p-filtered distribution and independent of batch company.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from transformers import LogitsProcessor, LogitsProcessorList
+
+from harness.engine.base import Backend, Request, cut_at_stop, prepare_images
+from harness.errors import HarnessError
+from tasks.base import GenerationContract
+
+ENCODE_WINDOW = 16  # batches' worth of requests encoded (and held in memory) at a time
+
+
+def load_processor(path: str) -> Any:
+    """The processor of a model folder. Our image-only Qwen processor is loaded from its own
+    class (no remote code needs trusting); anything else goes through AutoProcessor, which
+    returns a bare tokenizer for text-only models."""
+    from transformers import AutoProcessor
+
+    config = Path(path) / "processor_config.json"
+    if config.is_file():
+        try:
+            cls_name = json.loads(config.read_text()).get("processor_class")
+        except ValueError:
+            cls_name = None
+        if cls_name == "ImageOnlyQwen2_5_VLProcessor":
+            from baselines.image_only_processor import ImageOnlyQwen2_5_VLProcessor
+
+            return ImageOnlyQwen2_5_VLProcessor.from_pretrained(path)
+    return AutoProcessor.from_pretrained(path)
+
+
+def load_model(path: str, dtype: torch.dtype, device: str) -> Any:
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+    config = AutoConfig.from_pretrained(path)
+    auto = AutoModelForImageTextToText if config.model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES else AutoModelForCausalLM
+    model = auto.from_pretrained(path, dtype=dtype)
+    return model.to(device).eval()
+
+
+class SeededSampling(LogitsProcessor):
+    """Turns greedy decoding into per-row seeded sampling: temperature, then top-p filtering,
+    then Gumbel noise from a generator seeded by (row seed, step); argmax of the result is a
+    sample from the filtered distribution."""
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float, prompt_len: int):
+        self.seeds, self.temperature, self.top_p, self.prompt_len = seeds, temperature, top_p, prompt_len
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        step = input_ids.shape[1] - self.prompt_len
+        logits = scores.float() / self.temperature
+        if self.top_p < 1.0:
+            probs, order = torch.sort(torch.softmax(logits, dim=-1), descending=True, dim=-1)
+            before = torch.cumsum(probs, dim=-1) - probs  # mass of strictly more likely tokens
+            drop_sorted = before > self.top_p
+            drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+            logits = logits.masked_fill(drop, float("-inf"))
+        noise = torch.empty_like(logits, device="cpu")
+        for row, seed in enumerate(self.seeds):
+            gen = torch.Generator().manual_seed((seed * 1_000_003 + step) % (1 << 63))
+            u = torch.rand(logits.shape[-1], generator=gen, dtype=torch.float64).clamp_(1e-12, 1 - 1e-12)
+            noise[row] = (-torch.log(-torch.log(u))).float()
+        return logits + noise.to(logits.device)
+
+
+class HFBackend(Backend):
+    name = "hf"
+
+    def __init__(self, model_path: str, batch_size: int = 8, device: str | None = None, dtype: str | None = None):
+        self.batch_size = max(1, int(batch_size))
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        torch_dtype = getattr(torch, dtype) if dtype else (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
+        try:
+            self.processor = load_processor(model_path)
+            self.model = load_model(model_path, torch_dtype, self.device)
+        except (OSError, ValueError, KeyError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise HarnessError(f"cannot load model from {model_path}: {first}") from None
+        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        self.multimodal = hasattr(self.processor, "image_processor")
+        eos = self.model.generation_config.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        self.pad_id = self.model.generation_config.pad_token_id
+        if self.pad_id is None:
+            self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else next(iter(self.eos_ids), 0)
+
+    # ---- encoding ---------------------------------------------------------------------------
+    def _encode(self, req: Request, contract: GenerationContract) -> dict[str, torch.Tensor]:
+        images = prepare_images(req.images, contract.max_pixels)
+        n_image_parts = sum(
+            1 for m in req.messages if isinstance(m.get("content"), list)
+            for p in m["content"] if p.get("type") == "image"
+        )
+        if n_image_parts != len(images):
+            raise HarnessError(f"sample {req.id}: {n_image_parts} image placeholders but {len(images)} images")
+        if self.multimodal:
+            text = self.processor.apply_chat_template(req.messages, add_generation_prompt=True, tokenize=False)
+            enc = self.processor(text=[text], images=images or None, return_tensors="pt")
+        else:
+            if images:
+                raise HarnessError(f"sample {req.id} has images but the model takes text only")
+            flat = [{"role": m["role"], "content": _text_of(m["content"])} for m in req.messages]
+            text = self.tokenizer.apply_chat_template(flat, add_generation_prompt=True, tokenize=False)
+            enc = self.tokenizer([text], return_tensors="pt", add_special_tokens=False)
+        return {k: v for k, v in enc.items() if isinstance(v, torch.Tensor)}
+
+    # ---- generation -------------------------------------------------------------------------
+    def generate(self, requests: list[Request], contract: GenerationContract) -> Iterator[list[tuple[Request, str]]]:
+        window = self.batch_size * ENCODE_WINDOW
+        for start in range(0, len(requests), window):
+            chunk = requests[start : start + window]
+            buckets: dict[int, list[tuple[Request, dict[str, torch.Tensor]]]] = defaultdict(list)
+            for req in chunk:
+                enc = self._encode(req, contract)
+                buckets[enc["input_ids"].shape[1]].append((req, enc))
+            for length in sorted(buckets):
+                group = buckets[length]
+                for b in range(0, len(group), self.batch_size):
+                    yield self._generate_batch(group[b : b + self.batch_size], length, contract)
+
+    @torch.inference_mode()
+    def _generate_batch(self, batch, prompt_len: int, contract: GenerationContract) -> list[tuple[Request, str]]:
+        inputs = {k: torch.cat([enc[k] for _, enc in batch], dim=0).to(self.device) for k in batch[0][1]}
+        eos = set(self.eos_ids)
+        stop_strings = []
+        for s in contract.stop:
+            tid = self.tokenizer.convert_tokens_to_ids(s) if s in self.tokenizer.all_special_tokens else None
+            if tid is not None:
+                eos.add(tid)
+            else:
+                stop_strings.append(s)
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=contract.max_new_tokens,
+            do_sample=False,
+            eos_token_id=sorted(eos) or None,
+            pad_token_id=self.pad_id,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+        )
+        if stop_strings:
+            kwargs.update(stop_strings=stop_strings, tokenizer=self.tokenizer)
+        if not contract.greedy:
+            seeds = [req.seed for req, _ in batch]
+            kwargs["logits_processor"] = LogitsProcessorList(
+                [SeededSampling(seeds, contract.temperature, contract.top_p, prompt_len)]
+            )
+        out = self.model.generate(**inputs, **kwargs)
+        results = []
+        for row, (req, _) in enumerate(batch):
+            tokens = out[row, prompt_len:].tolist()
+            for i, t in enumerate(tokens):
+                if t in eos:
+                    tokens = tokens[:i]
+                    break
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            results.append((req, cut_at_stop(text, contract.stop)))
+        return results
+
+    def close(self) -> None:
+        del self.model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") for p in content if p.get("type") == "text")

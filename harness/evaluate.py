@@ -1,0 +1,261 @@
+"""`harness eval`: score every stage checkpoint of a run on every task.
+
+Generation goes through the response store, so a rerun (after a kill, or with more tasks)
+generates only what is missing; scoring is then a pure function of the stored text. The model
+of a stage is loaded at most once, and not at all when the store already holds its responses.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+import harness
+from harness import metrics
+from harness.checkpoints import Run
+from harness.engine import Request, open_backend
+from harness.engine.base import request_seed
+from harness.errors import HarnessError
+from harness.fingerprint import FingerprintCache, fingerprint
+from harness.store import ResponseStore
+from tasks import Sample, Task, get_task
+from tasks.base import stable_hash
+
+
+def gen_hash(task: Task, backend: str, seed: int) -> str:
+    """What makes two generations of the same sample by the same model interchangeable: the
+    contract, the backend and (when sampling) the seed. Batch size is deliberately absent."""
+    contract = task.contract()
+    return stable_hash({"contract": contract.to_dict(), "backend": backend, "seed": None if contract.greedy else seed})
+
+
+def chat_template_hash(folder: Path) -> str | None:
+    for name in ("chat_template.jinja", "chat_template.json"):
+        if (folder / name).is_file():
+            return hashlib.sha256((folder / name).read_bytes()).hexdigest()[:16]
+    cfg = folder / "tokenizer_config.json"
+    if cfg.is_file():
+        try:
+            template = json.loads(cfg.read_text()).get("chat_template")
+        except ValueError:
+            template = None
+        if template:
+            return hashlib.sha256(json.dumps(template).encode()).hexdigest()[:16]
+    return None
+
+
+def plan_columns(run: Run, task_specs: list[str] | None) -> tuple[list[Task], list[Task]]:
+    """(trained tasks in sequence order, general tasks). With `task_specs`, only those are
+    evaluated; specs outside the sequence are general columns."""
+    sequence = [get_task(s) for s in run.sequence]
+    names = [t.spec for t in sequence]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise HarnessError(f"task {dupes[0]!r} appears twice in the sequence; each stage must train a different task")
+    if task_specs is None:
+        general = [get_task(s) for s in run.general]
+    else:
+        chosen = [get_task(s) for s in task_specs]
+        chosen_names = [t.spec for t in chosen]
+        sequence = [t for t in sequence if t.spec in chosen_names]
+        general = [t for t in chosen if t.spec not in names]
+    seen = {t.spec for t in sequence}
+    general = [t for t in general if not (t.spec in seen or seen.add(t.spec))]
+    return sequence, general
+
+
+def run_eval(
+    run: Run,
+    out: Path,
+    store_root: Path,
+    task_specs: list[str] | None = None,
+    backend: str = "hf",
+    batch_size: int = 8,
+    limit: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    started = time.time()
+    sequence, general = plan_columns(run, task_specs)
+    columns = sequence + general
+    if not columns:
+        raise HarnessError("nothing to evaluate: no tasks selected")
+    samples: dict[str, list[Sample]] = {}
+    for task in columns:
+        task.check_split("test")
+        items = task.load("test")
+        samples[task.spec] = items[:limit] if limit is not None else items
+        if not samples[task.spec]:
+            raise HarnessError(f"task {task.spec!r} has no test samples to evaluate")
+
+    store = ResponseStore(store_root)
+    cache = FingerprintCache(store.root / "fingerprints.json")
+    fps = [fingerprint(stage.local, cache) for stage in run.stages]
+    cache.save()
+    hashes = {t.spec: gen_hash(t, backend, seed) for t in columns}
+
+    responses: list[dict[str, dict[str, str]]] = []
+    generated = 0
+    stage_bar = tqdm(run.stages, desc="stages", unit="stage", disable=not progress, position=0)
+    for stage, fp in zip(stage_bar, fps):
+        stage_bar.set_postfix_str(f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)"))
+        engine = None
+        per_task: dict[str, dict[str, str]] = {}
+        try:
+            for task in columns:
+                spec, ghash = task.spec, hashes[task.spec]
+                stored = store.load(fp, spec)
+                have = {sid: rec["response"] for (ver, gh, sid), rec in stored.items() if ver == task.version and gh == ghash}
+                missing = [s for s in samples[spec] if s.id not in have]
+                if missing:
+                    if engine is None:
+                        engine = open_backend(backend, str(stage.local), batch_size=batch_size)
+                    requests = [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing]
+                    bar = tqdm(total=len(missing), desc=f"  stage {stage.index} {spec}", unit="sample", leave=False, disable=not progress, position=1)
+                    for batch in engine.generate(requests, task.contract()):
+                        store.append(
+                            {
+                                "fingerprint": fp, "task": spec, "task_version": task.version,
+                                "sample_id": req.id, "gen_hash": ghash, "response": text,
+                                "backend": backend, "created": _now(),
+                            }
+                            for req, text in batch
+                        )
+                        for req, text in batch:
+                            have[req.id] = text
+                        generated += len(batch)
+                        bar.update(len(batch))
+                    bar.close()
+                per_task[spec] = have
+        finally:
+            if engine is not None:
+                engine.close()
+        responses.append(per_task)
+    stage_bar.close()
+
+    scored = {
+        (stage_idx, t.spec): [t.score(per_task[t.spec][s.id], s) for s in samples[t.spec]]
+        for stage_idx, per_task in enumerate(responses)
+        for t in columns
+    }
+    results = _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit)
+    results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
+    write_bundle(out, results, _per_sample_rows(run, columns, samples, responses, scored))
+    return results
+
+
+def _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit) -> dict[str, Any]:
+    columns = sequence + general
+    T = len(run.stages) - 1
+    accuracy = [
+        [_percent([sc.value for sc in scored[(t, task.spec)]]) for task in columns] for t in range(T + 1)
+    ]
+    invalid = {
+        task.spec: [_percent([0.0 if sc.valid else 1.0 for sc in scored[(t, task.spec)]]) for t in range(T + 1)]
+        for task in columns
+    }
+    seq_names = [t.spec for t in sequence]
+    m: dict[str, Any] = dict(avg_acc=None, fm=None, bwt=None, forgetting=None, fwt=None)
+    if seq_names == [get_task(s).spec for s in run.sequence] and T >= 1:
+        m.update(
+            avg_acc=metrics.avg_acc(accuracy, T),
+            fm=metrics.fm(accuracy, T),
+            bwt=metrics.bwt(accuracy, T),
+            forgetting=metrics.forgetting(accuracy, T),
+            fwt=metrics.fwt(accuracy, T),
+        )
+    elif T >= 1:
+        m["note"] = "sequence metrics need every trained task evaluated; some were left out with --tasks"
+    m["invalid_rate"] = invalid
+    m["general_deltas"] = {
+        t.spec: metrics.paired_bootstrap_delta(
+            [sc.value for sc in scored[(0, t.spec)]], [sc.value for sc in scored[(T, t.spec)]], seed=seed
+        )
+        for t in general
+    }
+    import torch
+    import transformers
+
+    return {
+        "harness_version": harness.__version__,
+        "created": _now(),
+        "run_folder": str(run.folder),
+        "stages": [
+            {
+                "index": s.index, "task": get_task(s.task).spec if s.task else None, "path": s.path,
+                "fingerprint": fp, "chat_template_hash": chat_template_hash(s.local),
+            }
+            for s, fp in zip(run.stages, fps)
+        ],
+        "sequence": seq_names,
+        "general": [t.spec for t in general],
+        "columns": [t.spec for t in columns],
+        "tasks": {
+            t.spec: {**t.info(), "n": len(samples[t.spec]), "gen_hash": hashes[t.spec]}
+            for t in columns
+        },
+        "accuracy": accuracy,
+        "metrics": m,
+        "definitions": metrics.DEFINITIONS,
+        "generation": {"backend": backend, "batch_size": batch_size, "seed": seed, "limit": limit},
+        "environment": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+        },
+        "samples_dir": "samples",
+    }
+
+
+def _per_sample_rows(run, columns, samples, responses, scored) -> dict[str, list[dict[str, Any]]]:
+    files = {}
+    for stage, per_task in zip(run.stages, responses):
+        for task in columns:
+            files[f"stage{stage.index}/{_file_safe(task.spec)}.jsonl"] = [
+                {
+                    "id": s.id, "target": s.target, "response": per_task[task.spec][s.id],
+                    "extracted": sc.extracted, "score": sc.value, "valid": sc.valid, "parts": sc.parts,
+                }
+                for s, sc in zip(samples[task.spec], scored[(stage.index, task.spec)])
+            ]
+    return files
+
+
+def _percent(values: list[float]) -> float:
+    return 100.0 * sum(values) / len(values)
+
+
+def _file_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "_.=,-" else "_" for c in name)
+
+
+def write_bundle(out: Path, results: dict[str, Any], sample_files: dict[str, list[dict[str, Any]]]) -> None:
+    """Write per-sample files, then results.json last, each atomically (temp file + rename)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for rel, rows in sample_files.items():
+        _atomic_write(out / "samples" / rel, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    _atomic_write(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,85 @@
+"""Human-readable views of a results bundle: a markdown/terminal report and a heatmap PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+
+def _fmt(v: float | None, signed: bool = False) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:+.1f}" if signed else f"{v:.1f}"
+
+
+def stage_labels(results: dict[str, Any]) -> list[str]:
+    return [f"{s['index']} base" if s["task"] is None else f"{s['index']} after {s['task']}" for s in results["stages"]]
+
+
+def render_report(results: dict[str, Any], title: str | None = None) -> str:
+    """Markdown: the accuracy matrix (rows = stages, columns = trained then general tasks),
+    sequence metrics, general-capability deltas and invalid rates."""
+    cols = results["columns"]
+    seq = set(results["sequence"])
+    headers = ["stage"] + [c + ("" if c in seq else " (general)") for c in cols]
+    rows = [[label] + [_fmt(v) for v in row] for label, row in zip(stage_labels(results), results["accuracy"])]
+    m = results["metrics"]
+    out = []
+    if title:
+        out += [f"## {title}", ""]
+    out += ["Accuracy (%) of every stage on every task:", "", tabulate(rows, headers, tablefmt="github", disable_numparse=True), ""]
+    metric_rows = [
+        ["AvgAcc", _fmt(m["avg_acc"])],
+        ["FM (Paper A sign; negative = forgetting)", _fmt(m["fm"], True)],
+        ["BWT", _fmt(m["bwt"], True)],
+        ["forgetting (classic, max-based; positive = forgetting)", _fmt(m["forgetting"], True)],
+        ["forward transfer", _fmt(m["fwt"], True)],
+    ]
+    out += [tabulate(metric_rows, ["sequence metric", "value"], tablefmt="github", disable_numparse=True), ""]
+    if m.get("note"):
+        out += [f"Note: {m['note']}", ""]
+    if m["general_deltas"]:
+        g_rows = [
+            [t, _fmt(d["base"]), _fmt(d["final"]), _fmt(d["delta"], True), f"[{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]", d["n"]]
+            for t, d in m["general_deltas"].items()
+        ]
+        out += [tabulate(g_rows, ["general task", "base", "final", "delta", "95% CI", "n"], tablefmt="github", disable_numparse=True), ""]
+    inv_rows = [[t] + [_fmt(v) for v in vals] for t, vals in m["invalid_rate"].items()]
+    out += [
+        "Invalid (unparseable) answers, % per stage:",
+        "",
+        tabulate(inv_rows, ["task"] + [str(s["index"]) for s in results["stages"]], tablefmt="github", disable_numparse=True),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def save_heatmap(results: dict[str, Any], path: Path, title: str | None = None) -> Path:
+    """The accuracy matrix as a heatmap with the values written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    acc = results["accuracy"]
+    cols = results["columns"]
+    labels = stage_labels(results)
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(cols), 1.0 + 0.5 * len(labels)))
+    im = ax.imshow(acc, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(cols)), labels=cols, rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels=labels, fontsize=8)
+    for i, row in enumerate(acc):
+        for j, v in enumerate(row):
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7, color="white" if v < 60 else "black")
+    n_seq = len(results["sequence"])
+    if 0 < n_seq < len(cols):
+        ax.axvline(n_seq - 0.5, color="white", linewidth=2)
+    fig.colorbar(im, ax=ax, label="accuracy (%)")
+    ax.set_title(title or "accuracy by stage", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,73 @@
+"""The task registry: task families by name, named sequences, spec parsing, did-you-mean errors.
+
+A task spec is `family` or `family:key=value,key=value` (e.g. `jigsaw:grid=3,mode=tiles`).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from harness.errors import HarnessError
+from tasks.base import GenerationContract, Sample, Score, Task
+from tasks.jigsaw import Jigsaw
+from tasks.toy.count import ToyCount
+from tasks.toy.geometry import ToyGeometry
+from tasks.toy.imgmcq import ToyImgMcq
+from tasks.toy.mcq10 import ToyMcq10
+from tasks.toy.ocr import ToyOcr
+from tasks.toy.science import ToyScience
+from tasks.toy.spatial import ToySpatial
+from tasks.toy.texture import ToyTexture
+from tasks.toy.vizwiz import ToyVizwiz
+
+__all__ = ["GenerationContract", "Sample", "Score", "Task", "TASKS", "SEQUENCES", "get_task", "resolve_sequence"]
+
+TASKS: dict[str, type[Task]] = {
+    cls.name: cls
+    for cls in (
+        ToyScience, ToyOcr, ToyVizwiz, ToySpatial, ToyGeometry, ToyTexture, ToyCount,
+        ToyMcq10, ToyImgMcq, Jigsaw,
+    )
+}
+
+# Named sequences: the trained tasks in order, and the general probes evaluated beside them.
+SEQUENCES: dict[str, dict[str, list[str]]] = {
+    "toy7": {
+        "sequence": ["toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", "toy_texture", "toy_count"],
+        "general": ["toy_mcq10", "toy_imgmcq"],
+    },
+    "toy3": {
+        "sequence": ["toy_science", "toy_spatial", "toy_count"],
+        "general": ["toy_mcq10", "toy_imgmcq"],
+    },
+}
+
+
+def get_task(spec: str) -> Task:
+    """Instantiate a task from its spec; an unknown name gets a did-you-mean error."""
+    family, _, arg_text = spec.strip().partition(":")
+    if family not in TASKS:
+        close = difflib.get_close_matches(family, list(TASKS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise HarnessError(f"unknown task {family!r}{hint} (see `harness tasks`)")
+    params = {}
+    for item in filter(None, (a.strip() for a in arg_text.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise HarnessError(f"task spec {spec!r}: expected key=value, got {item!r}")
+        params[key.strip()] = value.strip()
+    return TASKS[family](**params)
+
+
+def resolve_sequence(text: str) -> tuple[list[str], list[str]]:
+    """A sequence name (e.g. `toy7`) or a comma-separated list of task specs -> (sequence,
+    general). Only a named sequence brings general probes. Specs are checked here."""
+    if text in SEQUENCES:
+        named = SEQUENCES[text]
+        return list(named["sequence"]), list(named["general"])
+    specs = [s.strip() for s in text.split(",") if s.strip()]
+    if not specs:
+        raise HarnessError("empty task sequence")
+    for s in specs:
+        get_task(s)
+    return specs, []

@@ -1,0 +1,174 @@
+"""What the toy CPT tasks share: drawing primitives, item generation per split, prompts in the
+two styles, and scoring by answer kind.
+
+Each toy task is a small procedurally rendered analogue of one Paper A task type (or of a
+general-capability benchmark). Items are deterministic: item i of a split depends only on the
+task name, the seed, the split and i, so `--limit N` always takes the same first N items.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from PIL import Image, ImageDraw, ImageFont
+
+from harness.errors import HarnessError
+from tasks import extract
+from tasks.base import GenerationContract, Sample, Score, Task
+from tasks.prompts import OPTION_LETTER, SHORT_ANSWER, user_turn, with_cot
+
+COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 40, 40),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (235, 205, 40),
+    "purple": (140, 60, 180),
+    "orange": (245, 140, 30),
+}
+SHAPES = ("circle", "square", "triangle", "diamond")
+LETTERS = "ABCDEFGHIJ"
+BACKGROUND = (245, 245, 240)
+
+
+def canvas(size: int, color: tuple[int, int, int] = BACKGROUND) -> Image.Image:
+    return Image.new("RGB", (size, size), color)
+
+
+def draw_shape(img: Image.Image, shape: str, color: tuple[int, int, int], box: tuple[int, int, int, int]) -> None:
+    """Draw a filled shape inside box = (x0, y0, x1, y1)."""
+    d = ImageDraw.Draw(img)
+    x0, y0, x1, y1 = box
+    if shape == "circle":
+        d.ellipse(box, fill=color)
+    elif shape == "square":
+        d.rectangle(box, fill=color)
+    elif shape == "triangle":
+        d.polygon([((x0 + x1) // 2, y0), (x1, y1), (x0, y1)], fill=color)
+    elif shape == "diamond":
+        d.polygon([((x0 + x1) // 2, y0), (x1, (y0 + y1) // 2), ((x0 + x1) // 2, y1), (x0, (y0 + y1) // 2)], fill=color)
+    else:
+        raise ValueError(shape)
+
+
+def font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def options_block(choices: list[str]) -> str:
+    """ScienceQA-style option list: "Options: (A) x (B) y"."""
+    return "Options: " + " ".join(f"({LETTERS[i]}) {c}" for i, c in enumerate(choices))
+
+
+@dataclass
+class Item:
+    """One generated item: question text, gold answer, images, options for letter answers."""
+
+    question: str
+    answer: str
+    images: list[Image.Image] = field(default_factory=list)
+    choices: list[str] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class ToyTask(Task):
+    """Base of the toy suite. A subclass sets `name`, `version`, `description`, `analogue`,
+    `answer_kind` ("letter", "number", "text" or "yesno") and implements `make`.
+
+    Styles: `cot` appends Paper A's think/boxed instruction and reads the answer from the last
+    `\\boxed{}`; `direct` ends with the short-answer (or option-letter) instruction and reads the
+    whole response (or its last `\\boxed{}`, if it has one).
+    """
+
+    analogue: ClassVar[str]
+    answer_kind: ClassVar[str]
+    max_new_tokens: ClassVar[int] = 128
+    defaults: ClassVar[dict[str, Any]] = {
+        "style": "cot",
+        "n_train": 1000,
+        "n_test": 200,
+        "seed": 0,
+        "image_size": 112,
+    }
+
+    def validate(self) -> None:
+        for key in ("n_train", "n_test"):
+            if self.params[key] < 0:
+                raise HarnessError(f"task {self.name!r}: {key} must be >= 0")
+        if not 28 <= self.params["image_size"] <= 1024:
+            raise HarnessError(f"task {self.name!r}: image_size must be within 28..1024")
+
+    def make(self, rng: random.Random) -> Item:
+        raise NotImplementedError
+
+    def load(self, split: str) -> list[Sample]:
+        self.check_split(split)
+        n = self.params["n_train" if split == "train" else "n_test"]
+        return [self._sample(split, i) for i in range(n)]
+
+    def _sample(self, split: str, i: int) -> Sample:
+        rng = random.Random(f"{self.name}:{self.params['seed']}:{split}:{i}")
+        item = self.make(rng)
+        text = item.question
+        if item.choices is not None:
+            text += "\n" + options_block(item.choices)
+        if self.style == "cot":
+            text = with_cot(text)
+        else:
+            text += "\n" + (OPTION_LETTER if item.choices is not None else SHORT_ANSWER)
+        meta = dict(item.meta)
+        if item.choices is not None:
+            meta["choices"] = item.choices
+        return Sample(
+            id=f"{split}-{i:05d}",
+            messages=user_turn(text, len(item.images)),
+            target=item.answer,
+            images=item.images,
+            meta=meta,
+        )
+
+    def contract(self) -> GenerationContract:
+        tokens = self.max_new_tokens if self.style == "cot" else 16
+        return GenerationContract(max_new_tokens=tokens, stop=("<|im_end|>",))
+
+    def score(self, response: str, sample: Sample) -> Score:
+        fmt = 1.0 if extract.format_think_boxed(response) else 0.0
+        boxed = extract.last_boxed(response)
+        if self.style == "cot":
+            candidate = boxed
+        else:
+            candidate = boxed if boxed is not None else response
+        if candidate is None:
+            return Score(0.0, None, False, {"acc": 0.0, "fmt": fmt})
+        extracted, correct = self._judge(candidate, sample)
+        acc = 1.0 if correct else 0.0
+        return Score(acc, extracted, extracted is not None, {"acc": acc, "fmt": fmt})
+
+    def _judge(self, candidate: str, sample: Sample) -> tuple[str | None, bool]:
+        """(normalised answer or None when unparseable, whether it equals the target)."""
+        gold = str(sample.target)
+        kind = self.answer_kind
+        if kind == "letter":
+            letters = LETTERS[: len(sample.meta["choices"])]
+            got = extract.option_letter(candidate, letters)
+            return got, got == gold
+        if kind == "number":
+            value = extract.parse_number(candidate)
+            if value is None:
+                value = extract.last_number(candidate)
+            if value is None:
+                return None, False
+            return _fmt_number(value), extract.numbers_equal(value, float(gold))
+        if kind == "yesno":
+            got = extract.yes_no(candidate)
+            return got, got == gold
+        got = extract.normalize_text(candidate)
+        return (got or None), bool(got) and got == extract.normalize_text(gold)
+
+
+def _fmt_number(value: float) -> str:
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)

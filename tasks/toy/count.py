@@ -1,0 +1,27 @@
+"""toy_count: how many objects are there (analogue of Super-CLEVR's counting questions)."""
+
+from __future__ import annotations
+
+import random
+
+from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
+
+
+class ToyCount(ToyTask):
+    name = "toy_count"
+    version = "1"
+    description = "Between one and six shapes on a grid of cells: how many objects are there?"
+    analogue = "superclevr"
+    answer_kind = "number"
+
+    def make(self, rng: random.Random) -> Item:
+        size = self.params["image_size"]
+        n = rng.randint(1, 6)
+        img = canvas(size)
+        cell = size // 3
+        for pos in rng.sample(range(9), n):
+            x, y = (pos % 3) * cell, (pos // 3) * cell
+            pad = max(1, cell // 6)
+            color = COLORS[rng.choice(sorted(COLORS))]
+            draw_shape(img, rng.choice(SHAPES), color, (x + pad, y + pad, x + cell - pad, y + cell - pad))
+        return Item("How many objects are there in the image?", str(n), [img])

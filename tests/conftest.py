@@ -1,0 +1,45 @@
+"""Shared fixtures: the tiny model is built once per test session, offline, in a temp folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rftvssft"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_transformers():
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    from baselines.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0)
+
+
+def make_run(folder: Path, base: Path, sequence: list[str], general: list[str] | None = None) -> Path:
+    """A run folder whose stages are copies of `base` with the seed-i tiny model weights."""
+    from baselines.tiny_model import build_tiny_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(base, folder / "base")
+    stages = []
+    for i, task in enumerate(sequence, start=1):
+        build_tiny_model(folder / f"stage{i}", seed=i)
+        stages.append({"task": task, "path": f"stage{i}"})
+    (folder / "manifest.json").write_text(json.dumps({"base": "base", "stages": stages, "general": general or []}))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_model) -> Path:
+    return make_run(tmp_path_factory.mktemp("run") / "run", tiny_model, ["toy_science", "toy_count"], ["toy_mcq10"])

@@ -1,0 +1,70 @@
+"""The hf backend on the tiny model: batch-size independence, seeded sampling, stop strings."""
+
+import pytest
+
+from harness.engine import Request, open_backend
+from harness.engine.base import cut_at_stop, prepare_images, request_seed
+from harness.errors import HarnessError
+from tasks import get_task
+from tasks.base import GenerationContract
+
+
+def _requests(spec: str, n: int) -> list[Request]:
+    task = get_task(f"{spec}{',' if ':' in spec else ':'}n_test={n}")
+    return [Request(f"{task.spec}/{s.id}", s.messages, s.images, request_seed(0, task.spec, s.id)) for s in task.load("test")]
+
+
+def _run(backend, requests, contract):
+    out = {}
+    for batch in backend.generate(requests, contract):
+        for req, text in batch:
+            assert req.id not in out
+            out[req.id] = text
+    return out
+
+
+@pytest.fixture(scope="module")
+def backends(tiny_model):
+    return {bs: open_backend("hf", str(tiny_model), batch_size=bs) for bs in (1, 8)}
+
+
+def test_greedy_results_do_not_depend_on_batch_size(backends):
+    # Mixed prompt lengths (text-only and image tasks, several prompt shapes) and 24 samples.
+    reqs = _requests("toy_mcq10", 8) + _requests("toy_spatial", 8) + _requests("jigsaw:mode=tiles", 8)
+    contract = GenerationContract(max_new_tokens=24, stop=("<|im_end|>",))
+    one = _run(backends[1], reqs, contract)
+    eight = _run(backends[8], list(reversed(reqs)), contract)
+    assert len(one) == 24
+    assert one == eight
+
+
+def test_seeded_sampling_does_not_depend_on_batch_size_and_follows_the_seed(backends):
+    reqs = _requests("toy_count", 8)
+    contract = GenerationContract(max_new_tokens=16, temperature=1.0, top_p=0.99)
+    one = _run(backends[1], reqs, contract)
+    eight = _run(backends[8], reqs, contract)
+    assert one == eight
+    reseeded = [Request(r.id, r.messages, r.images, r.seed + 1) for r in reqs]
+    assert _run(backends[8], reseeded, contract) != one
+    greedy = _run(backends[8], reqs, GenerationContract(max_new_tokens=16))
+    assert greedy != one
+
+
+def test_stop_strings_cut_the_response():
+    assert cut_at_stop("abc</answer>def", ("</answer>", "zz")) == "abc"
+    assert cut_at_stop("abc", ()) == "abc"
+
+
+def test_prepare_images_applies_pixel_budget_and_reports_missing(tmp_path):
+    from PIL import Image
+
+    big = Image.new("RGB", (400, 200))
+    (small,) = prepare_images([big], max_pixels=100 * 100)
+    assert small.width * small.height <= 100 * 100 and abs(small.width / small.height - 2) < 0.05
+    with pytest.raises(HarnessError, match="image not found"):
+        prepare_images([tmp_path / "missing.png"], None)
+
+
+def test_unknown_backend():
+    with pytest.raises(HarnessError, match="unknown backend 'nope'"):
+        open_backend("nope", "x")
