@@ -67,10 +67,12 @@ def plan_columns(run: Run, task_specs: list[str] | None) -> tuple[list[Task], li
         chosen = [get_task(s) for s in task_specs]
         chosen_names = [t.spec for t in chosen]
         sequence = [t for t in sequence if t.spec in chosen_names]
-        general = [t for t in chosen if t.spec not in names]
-    seen = {t.spec for t in sequence}
-    general = [t for t in general if not (t.spec in seen or seen.add(t.spec))]
-    return sequence, general
+        general = chosen
+    unique: dict[str, Task] = {}
+    for t in general:
+        if t.spec not in names:
+            unique.setdefault(t.spec, t)
+    return sequence, list(unique.values())
 
 
 def run_eval(
