@@ -71,15 +71,16 @@ class TinySpec:
 
 
 def tokenizer_corpus() -> list[str]:
-    """Text the tokenizer is trained on: prompts and answers of every procedural task in both
-    prompt styles, plus the reasoning markup the styles ask for."""
+    """Text the tokenizer is trained on: prompts and answers of every procedural (generated)
+    task in both prompt styles, plus the reasoning markup the styles ask for."""
     from tasks import TASKS, get_task
 
     lines = [
         "<think> </think> \\boxed{} <answer> </answer>",
         "The answer is yes no left right unanswerable 0 1 2 3 4 5 6 7 8 9 10 .5",
     ]
-    for name in sorted(TASKS):
+    procedural = sorted(name for name, cls in TASKS.items() if "n_test" in cls.defaults)
+    for name in procedural:
         for style in ("cot", "direct"):
             task = get_task(f"{name}:style={style},n_test=40,n_train=0")
             for s in task.load("test"):

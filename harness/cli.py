@@ -79,6 +79,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from harness.score import score_file
+
+    summary = score_file(args.task, args.data, Path(args.responses), Path(args.out), args.protocol)
+    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from harness.demo import run_demo
 
@@ -105,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="sampling seed (unused by greedy contracts)")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("score", help="score responses generated elsewhere, without a model")
+    s.add_argument("--task", required=True)
+    s.add_argument("--data", required=True, help="the task's data: a LLaMA-Factory JSON file")
+    s.add_argument("--responses", required=True, help='JSON lines {"id": ..., "response": ...}')
+    s.add_argument("--out", required=True, help="JSON lines of scores, in input order")
+    s.add_argument("--protocol", default="paper", help="scoring protocol (default: paper)")
+    s.set_defaults(func=cmd_score)
 
     d = sub.add_parser("demo", help="the whole pipeline on the embedded tiny model, on CPU")
     d.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")

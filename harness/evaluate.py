@@ -92,10 +92,12 @@ def run_eval(
     if not columns:
         raise HarnessError("nothing to evaluate: no tasks selected")
     samples: dict[str, list[Sample]] = {}
+    skipped: dict[str, list[str]] = {}
     for task in columns:
         task.check_split("test")
         items = task.load("test")
-        samples[task.spec] = items[:limit] if limit is not None else items
+        items, skipped[task.spec] = task.loadable_for_generation(items[:limit] if limit is not None else items)
+        samples[task.spec] = items
         if not samples[task.spec]:
             raise HarnessError(f"task {task.spec!r} has no test samples to evaluate")
 
@@ -150,6 +152,8 @@ def run_eval(
         for t in columns
     }
     results = _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit)
+    for spec, ids in skipped.items():
+        results["tasks"][spec]["skipped_ids"] = ids
     results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
     write_bundle(out, results, _per_sample_rows(run, columns, samples, responses, scored))
     return results

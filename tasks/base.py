@@ -128,6 +128,11 @@ class Task:
     def contract(self) -> GenerationContract:
         raise NotImplementedError
 
+    def loadable_for_generation(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
+        """(samples a model can be given, ids skipped). Tasks whose images live on disk check
+        them here; a missing image is an error unless the task was told to skip such samples."""
+        return samples, []
+
     def score(self, response: str, sample: Sample) -> Score:
         raise NotImplementedError
 

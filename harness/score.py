@@ -1,0 +1,70 @@
+"""`harness score`: score generations produced elsewhere, without loading any model.
+
+Input: JSON lines `{"id": ..., "response": ...}`. Output: JSON lines `{"id", "score",
+"extracted", "valid"}` in input order, written atomically, and a summary dict.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from tasks import get_task
+
+
+def task_with_data(task_spec: str, data: str) -> Any:
+    """The task of `task_spec` reading its samples from `data`. Recognises the source by form:
+    a `.json` file is LLaMA-Factory JSON; other sources are not supported yet."""
+    path = Path(data)
+    if path.suffix.lower() != ".json":
+        raise HarnessError(f"--data {data!r}: only LLaMA-Factory JSON files (*.json) are supported so far")
+    task = get_task(task_spec)
+    if "data" not in task.params:
+        raise HarnessError(f"task {task.name!r} does not read external data (it is generated)")
+    return get_task(f"{task_spec}{',' if ':' in task_spec else ':'}data={data}")
+
+
+def read_responses(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise HarnessError(f"responses file not found: {path}")
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise HarnessError(f"{path}:{number}: not a JSON line") from None
+            if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("response"), str):
+                raise HarnessError(f'{path}:{number}: expected {{"id": ..., "response": "..."}}')
+            rows.append(row)
+    return rows
+
+
+def score_file(task_spec: str, data: str, responses: Path, out: Path, protocol: str = "paper") -> dict[str, Any]:
+    task = task_with_data(task_spec, data)
+    if protocol not in getattr(task, "protocols", ("paper",)):
+        raise HarnessError(f"task {task.name!r} has no protocol {protocol!r} (protocols: {', '.join(task.protocols)})")
+    samples = {s.id: s for s in task.load("test")}
+    rows = read_responses(responses)
+    unknown = [str(r["id"]) for r in rows if str(r["id"]) not in samples]
+    if unknown:
+        raise HarnessError(f"{len(unknown)} response ids are not in {data} (first: {unknown[0]!r})")
+    scored = []
+    for r in rows:
+        sc = task.score(r["response"], samples[str(r["id"])])
+        scored.append({"id": r["id"], "score": sc.value, "extracted": sc.extracted, "valid": sc.valid})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in scored), encoding="utf-8")
+    tmp.replace(out)
+    n = len(scored)
+    return {
+        "task": task.name, "version": task.version, "protocol": protocol, "n": n,
+        "accuracy": 100.0 * sum(s["score"] for s in scored) / n if n else None,
+        "invalid_rate": 100.0 * sum(not s["valid"] for s in scored) / n if n else None,
+        "covered": f"{len({str(r['id']) for r in rows})} of {len(samples)} samples",
+    }

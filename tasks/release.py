@@ -1,0 +1,104 @@
+"""What Paper A's seven CPT tasks share: loading the release's LLaMA-Factory files, the two
+prompt styles and the `paper` scoring protocol.
+
+Prompt styles: `paper` (default), the release's user text followed by Paper A's think/boxed
+instruction (its RFT format); `direct`, the release's user text alone (SFT-style models and the
+no-CoT ablation).
+
+Protocol `paper`, exactly Paper A's reward code (EasyR1 `reward_function/math.py` with the PyPI
+package `mathruler`):
+1. whitespace around `<`, `>` and `/` is removed from the response (`\\s*(<|>|/)\\s*` -> `\\1`);
+   both rules below see the result;
+2. format = 1 if it fully matches `<think>.*</think>.*\\boxed\\{.*\\}.*` (dot matches newline);
+3. accuracy = 1 if `mathruler.grader.grade_answer(extract_boxed_content(r), gold)`.
+   `extract_boxed_content` reads the *last* `\\boxed{` only and returns the string "None" when
+   it is absent or unclosed; that string is graded like any answer (so gold "None" would match an
+   unboxed response, as in the paper's code). `valid` is False when no closed box was found.
+Reward for training: 0.9 * accuracy + 0.1 * format (`paper` style), accuracy alone (`direct`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from harness.errors import HarnessError
+from tasks.base import GenerationContract, Sample, Score, Task
+from tasks.prompts import with_cot
+from tasks.sources import check_images, load_llamafactory_json
+
+_WS_AROUND_MARKUP = re.compile(r"\s*(<|>|/)\s*")
+_FORMAT = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.DOTALL)
+
+
+def paper_score(response: str, gold: str) -> Score:
+    """Paper A's format and accuracy rules (see the module docstring)."""
+    from mathruler.grader import extract_boxed_content, grade_answer
+
+    r = _WS_AROUND_MARKUP.sub(r"\1", response)
+    fmt = 1.0 if _FORMAT.fullmatch(r) else 0.0
+    boxed = extract_boxed_content(r)
+    try:
+        acc = 1.0 if grade_answer(boxed, gold) else 0.0
+    except Exception:  # mathruler's sympy path can raise on odd input; the paper's run would crash
+        acc = 0.0
+    found = _closed_last_box(r)
+    return Score(acc, boxed if found else None, found, {"acc": acc, "fmt": fmt})
+
+
+def _closed_last_box(text: str) -> bool:
+    start = text.rfind("\\boxed{")
+    if start == -1:
+        return False
+    depth = 0
+    for ch in text[start + len("\\boxed{") :]:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == -1:
+                return True
+    return False
+
+
+class ReleaseTask(Task):
+    """Base of the seven CPT tasks. Parameters: `style` (`paper` | `direct`), `data` (a
+    LLaMA-Factory JSON file), `image_root` (default: the file's folder), `skip_missing_images`."""
+
+    hub_id: ClassVar[str]
+    sources: ClassVar[tuple[str, ...]] = ("llamafactory json",)
+    prompt_styles: ClassVar[tuple[str, ...]] = ("paper", "direct")
+    protocols: ClassVar[tuple[str, ...]] = ("paper",)
+    splits: ClassVar[tuple[str, ...]] = ("test",)
+    defaults: ClassVar[dict[str, Any]] = {
+        "style": "paper",
+        "data": "",
+        "image_root": "",
+        "skip_missing_images": False,
+    }
+
+    def load(self, split: str) -> list[Sample]:
+        self.check_split(split)
+        if not self.params["data"]:
+            raise HarnessError(f"task {self.name!r} needs data=PATH (a LLaMA-Factory JSON file, e.g. the paper's release)")
+        samples = load_llamafactory_json(self.params["data"], self.params["image_root"] or None)
+        if self.style == "paper":
+            for s in samples:
+                texts = [p for p in s.messages[0]["content"] if p["type"] == "text"]
+                if texts:
+                    texts[-1]["text"] = with_cot(texts[-1]["text"])
+        return samples
+
+    def loadable_for_generation(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
+        """Samples whose images exist, and the ids skipped (only with skip_missing_images)."""
+        skipped = check_images(samples, self.params["skip_missing_images"])
+        gone = set(skipped)
+        return [s for s in samples if s.id not in gone], skipped
+
+    def contract(self) -> GenerationContract:
+        if self.style == "paper":  # Paper A's evaluation: one sample at temperature 0.5
+            return GenerationContract(max_new_tokens=1024, temperature=0.5)
+        return GenerationContract(max_new_tokens=64)
+
+    def score(self, response: str, sample: Sample) -> Score:
+        return paper_score(response, str(sample.target))
