@@ -11,9 +11,11 @@ from harness.errors import HarnessError
 
 
 def _split(text: str | None) -> list[str] | None:
+    from tasks import split_specs
+
     if text is None:
         return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
+    items = split_specs(text)
     if not items:
         raise HarnessError("empty task list")
     return items

@@ -21,7 +21,7 @@ from tasks.toy.spatial import ToySpatial
 from tasks.toy.texture import ToyTexture
 from tasks.toy.vizwiz import ToyVizwiz
 
-__all__ = ["GenerationContract", "Sample", "Score", "Task", "TASKS", "SEQUENCES", "get_task", "resolve_sequence"]
+__all__ = ["GenerationContract", "Sample", "Score", "Task", "TASKS", "SEQUENCES", "get_task", "resolve_sequence", "split_specs"]
 
 TASKS: dict[str, type[Task]] = {
     cls.name: cls
@@ -61,13 +61,27 @@ def get_task(spec: str) -> Task:
     return TASKS[family](**params)
 
 
+def split_specs(text: str) -> list[str]:
+    """Split a comma-separated list of task specs, keeping each spec's own `key=value`
+    parameters with it: "a:x=1,y=2,b" -> ["a:x=1,y=2", "b"]."""
+    specs: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        if specs and ":" in specs[-1] and "=" in piece and ":" not in piece.split("=", 1)[0]:
+            specs[-1] += "," + piece
+        else:
+            specs.append(piece)
+    return specs
+
+
 def resolve_sequence(text: str) -> tuple[list[str], list[str]]:
     """A sequence name (e.g. `toy7`) or a comma-separated list of task specs -> (sequence,
     general). Only a named sequence brings general probes. Specs are checked here."""
     if text in SEQUENCES:
         named = SEQUENCES[text]
         return list(named["sequence"]), list(named["general"])
-    specs = [s.strip() for s in text.split(",") if s.strip()]
+    specs = split_specs(text)
     if not specs:
         raise HarnessError("empty task sequence")
     for s in specs:

@@ -36,6 +36,9 @@ def test_resolve_sequence():
     assert resolve_sequence("toy_count,jigsaw") == (["toy_count", "jigsaw"], [])
     with pytest.raises(HarnessError):
         resolve_sequence("toy_count,nope")
+    assert resolve_sequence("jigsaw:grid=3,mode=tiles,toy_count:n_test=5,style=direct,toy_ocr")[0] == [
+        "jigsaw:grid=3,mode=tiles", "toy_count:n_test=5,style=direct", "toy_ocr",
+    ]
 
 
 @pytest.mark.parametrize("name", PROCEDURAL)
