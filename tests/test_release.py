@@ -125,6 +125,7 @@ def test_harness_score_agrees_with_the_paper_rule_on_20000_variants(tmp_path):
         out = tmp_path / f"{task}.scores.jsonl"
         score_file(task, str(SHARED_DATA / name), responses, out)
         scores = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [g["id"] for g in scores] == [s.id for s, _ in rows]  # input order kept
         for (s, v), got in zip(rows, scores):
             total += 1
             agree += got["score"] == paper_reference(v, s.target)[0]
