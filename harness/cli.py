@@ -36,8 +36,12 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     rows = []
     for name, cls in TASKS.items():
-        rows.append([name, cls.version, ", ".join(cls.sources), ", ".join(cls.prompt_styles), cls.metric, cls.description])
-    print(tabulate(rows, ["task", "version", "sources", "prompt styles", "metric", "description"], tablefmt="simple"))
+        rows.append([
+            name, cls.version, ", ".join(cls.sources), ", ".join(cls.prompt_styles), ", ".join(cls.protocols),
+            cls.metric, cls.description,
+        ])
+    headers = ["task", "version", "sources", "prompt styles", "protocols", "metric", "description"]
+    print(tabulate(rows, headers, tablefmt="simple"))
     print()
     for name, seq in SEQUENCES.items():
         print(f"sequence {name}: {', '.join(seq['sequence'])} (general: {', '.join(seq['general'])})")

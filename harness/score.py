@@ -46,7 +46,7 @@ def read_responses(path: Path) -> list[dict[str, Any]]:
 
 def score_file(task_spec: str, data: str, responses: Path, out: Path, protocol: str = "paper") -> dict[str, Any]:
     task = task_with_data(task_spec, data)
-    if protocol not in getattr(task, "protocols", ("paper",)):
+    if protocol not in task.protocols:
         raise HarnessError(f"task {task.name!r} has no protocol {protocol!r} (protocols: {', '.join(task.protocols)})")
     samples = {s.id: s for s in task.load("test")}
     rows = read_responses(responses)

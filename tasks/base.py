@@ -87,6 +87,7 @@ class Task:
     metric: ClassVar[str] = "accuracy"
     sources: ClassVar[tuple[str, ...]] = ("procedural",)
     prompt_styles: ClassVar[tuple[str, ...]] = ("cot", "direct")
+    protocols: ClassVar[tuple[str, ...]] = ("default",)  # named scoring rules; the first is used
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
     defaults: ClassVar[dict[str, Any]] = {}
 

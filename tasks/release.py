@@ -19,6 +19,7 @@ Reward for training: 0.9 * accuracy + 0.1 * format (`paper` style), accuracy alo
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, ClassVar
 
@@ -26,6 +27,9 @@ from harness.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score, Task
 from tasks.prompts import with_cot
 from tasks.sources import check_images, load_llamafactory_json
+
+# mathruler's LaTeX-to-text step logs a warning for every odd macro it meets; scores are unaffected.
+logging.getLogger("pylatexenc").setLevel(logging.ERROR)
 
 _WS_AROUND_MARKUP = re.compile(r"\s*(<|>|/)\s*")
 _FORMAT = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.DOTALL)

@@ -122,3 +122,19 @@ def test_reward_is_built_from_the_scorer():
         for resp in (f"<think>x</think>\\boxed{{{s.target}}}", f"\\boxed{{{s.target}}}", "<think>x</think>\\boxed{0}", "junk"):
             sc = task.score(resp, s)
             assert task.reward(resp, s) == pytest.approx(0.9 * sc.parts["acc"] + 0.1 * sc.parts["fmt"])
+
+
+def test_task_versions_are_bumped_with_their_definitions():
+    from tasks import versions
+
+    assert versions.problems() == [], (
+        "bump the `version` of each task listed, then run `python -m tasks.versions --update`"
+    )
+
+
+def test_version_guard_sees_code_changes_but_not_docstrings():
+    from tasks.versions import _code_only
+
+    base = "def f(x):\n    'doc'\n    return x + 1\n"
+    assert _code_only(base) == _code_only("def f(x):\n    'other doc'  \n    # note\n    return x + 1\n")
+    assert _code_only(base) != _code_only("def f(x):\n    'doc'\n    return x + 2\n")
