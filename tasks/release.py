@@ -14,6 +14,10 @@ package `mathruler`):
    `extract_boxed_content` reads the *last* `\\boxed{` only and returns the string "None" when
    it is absent or unclosed; that string is graded like any answer (so gold "None" would match an
    unboxed response, as in the paper's code). `valid` is False when no closed box was found.
+   One deliberate difference: an extracted answer longer than `MAX_GRADED_CHARS` (2,000) is
+   graded wrong without calling mathruler, which can spend tens of seconds normalising a
+   megabyte answer. The longest gold answer in the paper's release has 166 characters, so only
+   answers over ten times that long are affected.
 Reward for training: 0.9 * accuracy + 0.1 * format (`paper` style), accuracy alone (`direct`).
 """
 
@@ -33,6 +37,7 @@ logging.getLogger("pylatexenc").setLevel(logging.ERROR)
 
 _WS_AROUND_MARKUP = re.compile(r"\s*(<|>|/)\s*")
 _FORMAT = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.DOTALL)
+MAX_GRADED_CHARS = 2000
 
 
 def paper_score(response: str, gold: str) -> Score:
@@ -43,7 +48,7 @@ def paper_score(response: str, gold: str) -> Score:
     fmt = 1.0 if _FORMAT.fullmatch(r) else 0.0
     boxed = extract_boxed_content(r)
     try:
-        acc = 1.0 if grade_answer(boxed, gold) else 0.0
+        acc = 1.0 if len(boxed) <= MAX_GRADED_CHARS and grade_answer(boxed, gold) else 0.0
     except Exception:  # mathruler's sympy path can raise on odd input; the paper's run would crash
         acc = 0.0
     found = _closed_last_box(r)

@@ -91,6 +91,12 @@ def test_paper_protocol_golden(response, gold, acc, fmt, valid):
     assert (s.value, s.parts["fmt"]) == paper_reference(response, gold)
 
 
+def test_paper_protocol_grades_overlong_answers_wrong_without_mathruler():
+    long = "7" * 2001
+    assert paper_score(f"\\boxed{{{long}}}", long).value == 0.0  # the one documented difference
+    assert paper_score(f"\\boxed{{{long[:2000]}}}", long[:2000]).value == 1.0
+
+
 def _variants(gold: str, rng: random.Random) -> list[str]:
     other = rng.choice(["A", "B", "7", "yes", "no", "dakota", "3.5", "Unanswerable"])
     return [
