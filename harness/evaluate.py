@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 import harness
 from harness import metrics
 from harness.checkpoints import Run
-from harness.engine import Request, open_backend
+from harness.engine import Request, backend_identity, open_backend
 from harness.engine.base import request_seed
 from harness.errors import HarnessError
 from harness.fingerprint import FingerprintCache, fingerprint
@@ -33,7 +33,8 @@ from tasks.base import stable_hash
 
 def gen_hash(task: Task, backend: str, seed: int) -> str:
     """What makes two generations of the same sample by the same model interchangeable: the
-    contract, the backend and (when sampling) the seed. Batch size is deliberately absent."""
+    contract, the backend identity (name and dtype) and, when sampling, the seed. Batch size is
+    deliberately absent."""
     contract = task.contract()
     return stable_hash({"contract": contract.to_dict(), "backend": backend, "seed": None if contract.greedy else seed})
 
@@ -105,7 +106,8 @@ def run_eval(
     cache = FingerprintCache(store.root / "fingerprints.json")
     fps = [fingerprint(stage.local, cache) for stage in run.stages]
     cache.save()
-    hashes = {t.spec: gen_hash(t, backend, seed) for t in columns}
+    engine_id = backend_identity(backend)
+    hashes = {t.spec: gen_hash(t, engine_id, seed) for t in columns}
 
     responses: list[dict[str, dict[str, str]]] = []
     generated = 0
@@ -130,7 +132,7 @@ def run_eval(
                             {
                                 "fingerprint": fp, "task": spec, "task_version": task.version,
                                 "sample_id": req.id, "gen_hash": ghash, "response": text,
-                                "backend": backend, "created": _now(),
+                                "backend": engine_id, "created": _now(),
                             }
                             for req, text in batch
                         )
@@ -151,7 +153,7 @@ def run_eval(
         for stage_idx, per_task in enumerate(responses)
         for t in columns
     }
-    results = _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit)
+    results = _results(run, fps, sequence, general, samples, scored, hashes, engine_id, batch_size, seed, limit)
     for spec, ids in skipped.items():
         results["tasks"][spec]["skipped_ids"] = ids
     results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
@@ -218,6 +220,7 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
             "platform": platform.platform(),
             "torch": torch.__version__,
             "transformers": transformers.__version__,
+            "mathruler": _dist_version("mathruler"),
         },
         "samples_dir": "samples",
     }
@@ -261,6 +264,15 @@ def _atomic_write(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _dist_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 
 def _now() -> str:

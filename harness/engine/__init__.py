@@ -15,6 +15,17 @@ from harness.errors import HarnessError
 BACKENDS = ("hf",)
 
 
+def backend_identity(name: str) -> str:
+    """What, beside the contract, decides a backend's numerics, known before any model loads:
+    for `hf`, the dtype it will use on this machine (bf16 on a GPU, fp32 on CPU). Part of the
+    store key, so CPU and GPU generations are never mixed."""
+    if name == "hf":
+        from harness.engine.hf import default_device_and_dtype
+
+        return f"hf:{default_device_and_dtype()[1]}"
+    raise HarnessError(f"unknown backend {name!r} (available: {', '.join(BACKENDS)})")
+
+
 def open_backend(name: str, model_path: str, **options) -> Backend:
     if name == "hf":
         from harness.engine.hf import HFBackend
@@ -23,4 +34,4 @@ def open_backend(name: str, model_path: str, **options) -> Backend:
     raise HarnessError(f"unknown backend {name!r} (available: {', '.join(BACKENDS)})")
 
 
-__all__ = ["Backend", "Request", "prepare_images", "open_backend", "BACKENDS"]
+__all__ = ["Backend", "Request", "prepare_images", "open_backend", "backend_identity", "BACKENDS"]

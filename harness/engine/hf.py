@@ -54,6 +54,10 @@ def load_model(path: str, dtype: torch.dtype, device: str) -> Any:
     return model.to(device).eval()
 
 
+def default_device_and_dtype() -> tuple[str, str]:
+    return ("cuda", "bfloat16") if torch.cuda.is_available() else ("cpu", "float32")
+
+
 class SeededSampling(LogitsProcessor):
     """Turns greedy decoding into per-row seeded sampling: temperature, then top-p filtering,
     then Gumbel noise from a generator seeded by (row seed, step); argmax of the result is a
@@ -82,10 +86,10 @@ class SeededSampling(LogitsProcessor):
 class HFBackend(Backend):
     name = "hf"
 
-    def __init__(self, model_path: str, batch_size: int = 8, device: str | None = None, dtype: str | None = None):
+    def __init__(self, model_path: str, batch_size: int = 8):
         self.batch_size = max(1, int(batch_size))
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        torch_dtype = getattr(torch, dtype) if dtype else (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
+        self.device, dtype = default_device_and_dtype()
+        torch_dtype = getattr(torch, dtype)
         try:
             self.processor = load_processor(model_path)
             self.model = load_model(model_path, torch_dtype, self.device)
