@@ -57,10 +57,17 @@ def last_tag(text: str, tag: str) -> str | None:
     return text[start + len(opening) : close]
 
 
-def format_think_boxed(text: str) -> bool:
-    """Paper A's format rule: after removing whitespace around `<`, `>` and `/`, the whole
-    response matches `<think>.*</think>.*\\boxed{.*}.*` (dot matches newline)."""
-    return _THINK_BOXED.fullmatch(_WS_AROUND_MARKUP.sub(r"\1", text)) is not None
+def strip_markup_whitespace(text: str) -> str:
+    """Paper A's response clean-up: whitespace around `<`, `>` and `/` removed
+    (`< / think >` becomes `</think>`, `4 / 5` becomes `4/5`)."""
+    return _WS_AROUND_MARKUP.sub(r"\1", text)
+
+
+def format_think_boxed(text: str, cleaned: bool = False) -> bool:
+    """Paper A's format rule: after `strip_markup_whitespace` (skipped when `cleaned` says the
+    text has been through it), the whole response matches `<think>.*</think>.*\\boxed{.*}.*`
+    (dot matches newline)."""
+    return _THINK_BOXED.fullmatch(text if cleaned else strip_markup_whitespace(text)) is not None
 
 
 def format_think_answer(text: str) -> bool:

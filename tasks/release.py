@@ -24,19 +24,17 @@ Reward for training: 0.9 * accuracy + 0.1 * format (`paper` style), accuracy alo
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, ClassVar
 
 from harness.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score, Task
+from tasks.extract import format_think_boxed, strip_markup_whitespace
 from tasks.prompts import with_cot
 from tasks.sources import check_images, load_llamafactory_json
 
 # mathruler's LaTeX-to-text step logs a warning for every odd macro it meets; scores are unaffected.
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
 
-_WS_AROUND_MARKUP = re.compile(r"\s*(<|>|/)\s*")
-_FORMAT = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.DOTALL)
 MAX_GRADED_CHARS = 2000
 
 
@@ -44,8 +42,8 @@ def paper_score(response: str, gold: str) -> Score:
     """Paper A's format and accuracy rules (see the module docstring)."""
     from mathruler.grader import extract_boxed_content, grade_answer
 
-    r = _WS_AROUND_MARKUP.sub(r"\1", response)
-    fmt = 1.0 if _FORMAT.fullmatch(r) else 0.0
+    r = strip_markup_whitespace(response)
+    fmt = 1.0 if format_think_boxed(r, cleaned=True) else 0.0
     boxed = extract_boxed_content(r)
     try:
         acc = 1.0 if len(boxed) <= MAX_GRADED_CHARS and grade_answer(boxed, gold) else 0.0

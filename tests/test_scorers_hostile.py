@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasks import TASKS, get_task
-from tasks.base import Sample
 from tasks.release import paper_score
 
 FRAGMENTS = ["\\boxed{", "}", "{", "<think>", "</think>", "<answer>", "</answer>", "\\frac{", "(", ")", "A", "42", " ", "\n", "/", "<", ">", "\\", "answer is", "yes"]
