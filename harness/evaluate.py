@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import platform
 import sys
 import time
@@ -25,6 +24,7 @@ from harness.checkpoints import Run
 from harness.engine import Request, backend_identity, open_backend
 from harness.engine.base import request_seed
 from harness.errors import HarnessError
+from harness.files import atomic_write_text
 from harness.fingerprint import FingerprintCache, fingerprint
 from harness.store import ResponseStore
 from tasks import Sample, Task, get_task
@@ -252,18 +252,8 @@ def write_bundle(out: Path, results: dict[str, Any], sample_files: dict[str, lis
     """Write per-sample files, then results.json last, each atomically (temp file + rename)."""
     out.mkdir(parents=True, exist_ok=True)
     for rel, rows in sample_files.items():
-        _atomic_write(out / "samples" / rel, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    _atomic_write(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+        atomic_write_text(out / "samples" / rel, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    atomic_write_text(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _dist_version(name: str) -> str | None:

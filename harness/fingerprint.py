@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.files import atomic_write_text
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 MODEL_FILE_PATTERNS = WEIGHT_PATTERNS + (
@@ -88,10 +88,7 @@ class FingerprintCache:
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.entries))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps(self.entries))
         self.dirty = False
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.files import atomic_write_text
 from tasks import get_task
 
 
@@ -23,7 +24,7 @@ def task_with_data(task_spec: str, data: str) -> Any:
     task = get_task(task_spec)
     if "data" not in task.params:
         raise HarnessError(f"task {task.name!r} does not read external data (it is generated)")
-    return get_task(f"{task_spec}{',' if ':' in task_spec else ':'}data={data}")
+    return type(task)(**{**task.params, "data": data})
 
 
 def read_responses(path: Path) -> list[dict[str, Any]]:
@@ -57,10 +58,7 @@ def score_file(task_spec: str, data: str, responses: Path, out: Path, protocol: 
     for r in rows:
         sc = task.score(r["response"], samples[str(r["id"])])
         scored.append({"id": r["id"], "score": sc.value, "extracted": sc.extracted, "valid": sc.valid})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in scored), encoding="utf-8")
-    tmp.replace(out)
+    atomic_write_text(out, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in scored))
     n = len(scored)
     return {
         "task": task.name, "version": task.version, "protocol": protocol, "n": n,
