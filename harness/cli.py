@@ -69,12 +69,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for spec in task_specs:
             get_task(spec)  # unknown tasks fail before any model is touched
     run = load_run(args.checkpoint_dir, sequence)
+    if args.protocol:
+        from harness.evaluate import plan_columns
+
+        columns = sum(plan_columns(run, task_specs), [])
+        if not any(args.protocol in t.protocols for t in columns):
+            known = sorted({p for t in columns for p in t.protocols})
+            raise HarnessError(f"no task here has protocol {args.protocol!r} (protocols: {', '.join(known)})")
     _quiet_libraries()
     out = Path(args.out)
     results = run_eval(
         run, out, Path(args.store) if args.store else default_store_root(), task_specs=task_specs,
         backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-        progress=not args.no_progress,
+        progress=not args.no_progress, protocol=args.protocol,
     )
     report = render_report(results)
     (out / "report.md").write_text(report)
@@ -89,7 +96,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from harness.score import score_file
 
     summary = score_file(args.task, args.data, Path(args.responses), Path(args.out), args.protocol)
-    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
+    extra = summary.pop("summary_metrics", {})
+    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in {**summary, **extra}.items()))
     return 0
 
 
@@ -117,15 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--backend", default="hf", help="generation backend (default: hf)")
     e.add_argument("--batch-size", type=int, default=8)
     e.add_argument("--seed", type=int, default=0, help="sampling seed (unused by greedy contracts)")
+    e.add_argument("--protocol", help="scoring protocol for the tasks that have it, e.g. official (default: each task's first)")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("score", help="score responses generated elsewhere, without a model")
     s.add_argument("--task", required=True)
-    s.add_argument("--data", required=True, help="the task's data: a LLaMA-Factory JSON file")
+    s.add_argument("--data", required=True, help="the task's data: a hub dataset id, a local dataset folder, a LLaMA-Factory JSON file or a parquet file")
     s.add_argument("--responses", required=True, help='JSON lines {"id": ..., "response": ...}')
     s.add_argument("--out", required=True, help="JSON lines of scores, in input order")
-    s.add_argument("--protocol", default="paper", help="scoring protocol (default: paper)")
+    s.add_argument("--protocol", help="scoring protocol, e.g. paper or official (default: the task's first)")
     s.set_defaults(func=cmd_score)
 
     d = sub.add_parser("demo", help="the whole pipeline on the embedded tiny model, on CPU")

@@ -86,7 +86,10 @@ def run_eval(
     limit: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    protocol: str | None = None,
 ) -> dict[str, Any]:
+    """Generate what the store lacks, score, write the bundle. `protocol` names a scoring
+    protocol for the tasks that have it (the others keep their first); None: each task's first."""
     started = time.time()
     sequence, general = plan_columns(run, task_specs)
     columns = sequence + general
@@ -148,14 +151,20 @@ def run_eval(
         responses.append(per_task)
     stage_bar.close()
 
+    protocols = {t.spec: protocol if protocol in t.protocols else t.protocols[0] for t in columns}
     scored = {
-        (stage_idx, t.spec): [t.score(per_task[t.spec][s.id], s) for s in samples[t.spec]]
+        (stage_idx, t.spec): [t.score_as(protocols[t.spec], per_task[t.spec][s.id], s) for s in samples[t.spec]]
         for stage_idx, per_task in enumerate(responses)
         for t in columns
     }
     results = _results(run, fps, sequence, general, samples, scored, hashes, engine_id, batch_size, seed, limit)
-    for spec, ids in skipped.items():
-        results["tasks"][spec]["skipped_ids"] = ids
+    for t in columns:
+        info = results["tasks"][t.spec]
+        info["protocol"] = protocols[t.spec]
+        info["skipped_ids"] = skipped[t.spec]
+        summaries = [t.summary_metrics(scored[(stage, t.spec)]) for stage in range(len(run.stages))]
+        if any(summaries):
+            info["summary_metrics"] = summaries
     results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
     write_bundle(out, results, _per_sample_rows(run, columns, samples, responses, scored))
     return results

@@ -11,6 +11,9 @@ from harness.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score, Task
 from tasks.cpt7 import CPT7_TASKS
 from tasks.jigsaw import Jigsaw
+from tasks.mmlu_pro import MMLUPro
+from tasks.mmmu import MMMU
+from tasks.pope import POPE
 from tasks.toy.count import ToyCount
 from tasks.toy.geometry import ToyGeometry
 from tasks.toy.imgmcq import ToyImgMcq
@@ -27,13 +30,13 @@ TASKS: dict[str, type[Task]] = {
     cls.name: cls
     for cls in (
         ToyScience, ToyOcr, ToyVizwiz, ToySpatial, ToyGeometry, ToyTexture, ToyCount,
-        ToyMcq10, ToyImgMcq, Jigsaw, *CPT7_TASKS,
+        ToyMcq10, ToyImgMcq, Jigsaw, *CPT7_TASKS, MMMU, MMLUPro, POPE,
     )
 }
 
 # Named sequences: the trained tasks in order, and the general probes evaluated beside them.
 SEQUENCES: dict[str, dict[str, list[str]]] = {
-    "cpt7": {"sequence": [cls.name for cls in CPT7_TASKS], "general": []},
+    "cpt7": {"sequence": [cls.name for cls in CPT7_TASKS], "general": ["mmmu", "mmlu_pro"]},
     "toy7": {
         "sequence": ["toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", "toy_texture", "toy_count"],
         "general": ["toy_mcq10", "toy_imgmcq"],

@@ -137,6 +137,21 @@ class Task:
     def score(self, response: str, sample: Sample) -> Score:
         raise NotImplementedError
 
+    def score_as(self, protocol: str | None, response: str, sample: Sample) -> Score:
+        """Score under a named protocol: the first of `protocols` is `score`, any other name P is
+        the method `score_P`. None means the first."""
+        if protocol is None or protocol == self.protocols[0]:
+            return self.score(response, sample)
+        if protocol not in self.protocols:
+            raise HarnessError(
+                f"task {self.name!r} has no protocol {protocol!r} (protocols: {', '.join(self.protocols)})"
+            )
+        return getattr(self, f"score_{protocol}")(response, sample)
+
+    def summary_metrics(self, scores: list[Score]) -> dict[str, float]:
+        """Metrics over the whole test set beside mean accuracy (e.g. POPE's F1), in percent."""
+        return {}
+
     def reward(self, response: str, sample: Sample) -> float:
         """Training reward, built from `score` (one source of truth). Paper A's rule by default:
         0.9 * accuracy + 0.1 * format in the `cot` style, accuracy alone otherwise."""

@@ -1,29 +1,15 @@
-"""Paper A's seven CPT tasks, in training order (the `cpt7` sequence).
-
-They differ only in name, data and hub source so far; everything they share (release loading,
-prompt styles, the `paper` protocol) is in `tasks/release.py`. Load one from the paper's
-released LLaMA-Factory test file: `scienceqa:data=ScienceQA_test.json`.
-"""
+"""Paper A's seven CPT tasks, in training order (the `cpt7` sequence). Each task's definition is
+in its own module; what they share is in `tasks/release.py`."""
 
 from __future__ import annotations
 
+from tasks.geometry3k import Geometry3K
+from tasks.gqa import GQA
+from tasks.pathvqa import PathVQA
 from tasks.release import ReleaseTask
+from tasks.scienceqa import ScienceQA
+from tasks.superclevr import SuperCLEVR
+from tasks.textvqa import TextVQA
+from tasks.vizwiz import VizWiz
 
-# (name, what it is, hub dataset of the original data) in Paper A's stage order.
-CPT7 = (
-    ("scienceqa", "ScienceQA image subset (LLaVA/CoIN format); option letter", "derek-thomas/ScienceQA"),
-    ("textvqa", "TextVQA val, OCR tokens in the prompt; short text", "lmms-lab/textvqa"),
-    ("vizwiz", "VizWiz val, 'Unanswerable' allowed; short text", "lmms-lab/VizWiz-VQA"),
-    ("gqa", "GQA; short answers", "lmms-lab/GQA"),
-    ("geometry3k", "Geometry3K; number or expression", "hiyouga/geometry3k"),
-    ("pathvqa", "PathVQA; yes/no or short text", "flaviagiammarino/path-vqa"),
-    ("superclevr", "Super-CLEVR questions (MathV360K style); short text or number", "MathV360K Super-CLEVR subset"),
-)
-
-
-def _task_class(name: str, description: str, hub_id: str) -> type[ReleaseTask]:
-    attrs = {"name": name, "version": "1", "description": f"Paper A CPT task: {description}", "hub_id": hub_id}
-    return type(f"CPT_{name}", (ReleaseTask,), attrs)
-
-
-CPT7_TASKS: tuple[type[ReleaseTask], ...] = tuple(_task_class(*row) for row in CPT7)
+CPT7_TASKS: tuple[type[ReleaseTask], ...] = (ScienceQA, TextVQA, VizWiz, GQA, Geometry3K, PathVQA, SuperCLEVR)

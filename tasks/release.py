@@ -1,5 +1,8 @@
-"""What Paper A's seven CPT tasks share: loading the release's LLaMA-Factory files, the two
-prompt styles and the `paper` scoring protocol.
+"""What Paper A's seven CPT tasks share: their sources, the two prompt styles and the `paper`
+and `official` scoring protocols.
+
+Sources: see `tasks/hubtask.py` (hub id, local copy, parquet, the release's LLaMA-Factory JSON,
+EasyR1 parquet); each task words a hub row's prompt as the release does.
 
 Prompt styles: `paper` (default), the release's user text followed by Paper A's think/boxed
 instruction (its RFT format); `direct`, the release's user text alone (SFT-style models and the
@@ -19,6 +22,12 @@ package `mathruler`):
    megabyte answer. The longest gold answer in the paper's release has 166 characters, so only
    answers over ten times that long are affected.
 Reward for training: 0.9 * accuracy + 0.1 * format (`paper` style), accuracy alone (`direct`).
+
+Protocol `official` (tasks that list it), the dataset's own metric: the answer is the last
+balanced `\\boxed{}` content in the `paper` style (none: invalid, 0) and the whole response in the
+`direct` style; `official_accuracy` compares it with the gold answer(s). The default here is
+case-insensitive exact match after trimming whitespace and one trailing period (GQA's rule);
+TextVQA and VizWiz override it with VQA soft accuracy when the sample carries the human answers.
 """
 
 from __future__ import annotations
@@ -26,11 +35,10 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from harness.errors import HarnessError
-from tasks.base import GenerationContract, Sample, Score, Task
-from tasks.extract import format_think_boxed, strip_markup_whitespace
+from tasks.base import GenerationContract, Sample, Score
+from tasks.extract import format_think_boxed, last_boxed, strip_markup_whitespace
+from tasks.hubtask import HubTask
 from tasks.prompts import with_cot
-from tasks.sources import check_images, load_llamafactory_json
 
 # mathruler's LaTeX-to-text step logs a warning for every odd macro it meets; scores are unaffected.
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
@@ -68,39 +76,20 @@ def _closed_last_box(text: str) -> bool:
     return False
 
 
-class ReleaseTask(Task):
-    """Base of the seven CPT tasks. Parameters: `style` (`paper` | `direct`), `data` (a
-    LLaMA-Factory JSON file), `image_root` (default: the file's folder), `skip_missing_images`."""
+class ReleaseTask(HubTask):
+    """Base of the seven CPT tasks: HubTask's sources plus `style` (`paper` | `direct`)."""
 
-    hub_id: ClassVar[str]
-    sources: ClassVar[tuple[str, ...]] = ("llamafactory json",)
     prompt_styles: ClassVar[tuple[str, ...]] = ("paper", "direct")
     protocols: ClassVar[tuple[str, ...]] = ("paper",)
-    splits: ClassVar[tuple[str, ...]] = ("test",)
-    defaults: ClassVar[dict[str, Any]] = {
-        "style": "paper",
-        "data": "",
-        "image_root": "",
-        "skip_missing_images": False,
-    }
+    defaults: ClassVar[dict[str, Any]] = {"style": "paper", **HubTask.defaults}
 
-    def load(self, split: str) -> list[Sample]:
-        self.check_split(split)
-        if not self.params["data"]:
-            raise HarnessError(f"task {self.name!r} needs data=PATH (a LLaMA-Factory JSON file, e.g. the paper's release)")
-        samples = load_llamafactory_json(self.params["data"], self.params["image_root"] or None)
+    def finish(self, samples: list[Sample], split: str) -> list[Sample]:
         if self.style == "paper":
             for s in samples:
                 texts = [p for p in s.messages[0]["content"] if p["type"] == "text"]
                 if texts:
                     texts[-1]["text"] = with_cot(texts[-1]["text"])
         return samples
-
-    def loadable_for_generation(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
-        """Samples whose images exist, and the ids skipped (only with skip_missing_images)."""
-        skipped = check_images(samples, self.params["skip_missing_images"])
-        gone = set(skipped)
-        return [s for s in samples if s.id not in gone], skipped
 
     def contract(self) -> GenerationContract:
         if self.style == "paper":  # Paper A's evaluation: one sample at temperature 0.5
@@ -109,3 +98,18 @@ class ReleaseTask(Task):
 
     def score(self, response: str, sample: Sample) -> Score:
         return paper_score(response, str(sample.target))
+
+    def score_official(self, response: str, sample: Sample) -> Score:
+        answer = last_boxed(response) if self.style == "paper" else response.strip()
+        if answer is None:
+            return Score(0.0, None, False, {"acc": 0.0})
+        acc = self.official_accuracy(answer, sample)
+        return Score(acc, answer, True, {"acc": acc})
+
+    def official_accuracy(self, answer: str, sample: Sample) -> float:
+        return 1.0 if _exact_form(answer) == _exact_form(str(sample.target)) else 0.0
+
+
+def _exact_form(text: str) -> str:
+    text = text.strip().lower()
+    return text[:-1].rstrip() if text.endswith(".") else text

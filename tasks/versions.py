@@ -1,8 +1,8 @@
 """Guard: a task's `version` must change whenever its definition does.
 
 A task's definition hash covers the code (docstrings and comments excluded) of its class's
-module, of the modules of its base classes in `tasks`, and of the shared helpers every task
-uses (`extract`, `prompts`, `sources`). `versions.json` beside this file records (version, hash)
+module, of the modules of its base classes in `tasks`, and of every `tasks` module those use,
+followed transitively (shared helpers such as `extract`, `prompts`, `sources`, `vqa`). `versions.json` beside this file records (version, hash)
 per task; the test suite fails when a hash changes under an unchanged version.
 
 After bumping the versions of the tasks you changed: `python -m tasks.versions --update`.
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 LOCK = Path(__file__).with_name("versions.json")
-SHARED_MODULES = ("tasks.extract", "tasks.prompts", "tasks.sources")
+NOT_DEFINITIONS = ("tasks", "tasks.versions")  # the registry and this guard
 
 
 def _code_only(source: str) -> str:
@@ -30,9 +30,22 @@ def _code_only(source: str) -> str:
     return ast.dump(tree, annotate_fields=False)
 
 
+def _task_modules_used(name: str) -> set[str]:
+    used = set()
+    for value in vars(sys.modules[name]).values():
+        mod = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+        if isinstance(mod, str) and mod.startswith("tasks.") and mod not in NOT_DEFINITIONS:
+            used.add(mod)
+    return used
+
+
 def definition_hash(cls: type) -> str:
     modules = {c.__module__ for c in cls.__mro__ if c.__module__.startswith("tasks.")}
-    modules.update(SHARED_MODULES)
+    todo = list(modules)
+    while todo:
+        for mod in _task_modules_used(todo.pop()) - modules:
+            modules.add(mod)
+            todo.append(mod)
     h = hashlib.sha256()
     for name in sorted(modules):
         h.update(name.encode() + b"\0" + _code_only(inspect.getsource(sys.modules[name])).encode() + b"\n")

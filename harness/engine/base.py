@@ -47,6 +47,8 @@ def prepare_images(images: list[Any], max_pixels: int | None) -> list[Image.Imag
     """Open paths, convert to RGB, and downscale (aspect kept) any image over `max_pixels`."""
     out = []
     for img in images:
+        if callable(getattr(img, "load", None)) and not isinstance(img, Image.Image):  # tasks.sources.LazyImage
+            img = img.load()
         if not isinstance(img, Image.Image):
             path = Path(img)
             if not path.is_file():

@@ -1,0 +1,100 @@
+"""Tasks that read real data: sources, hub-schema rows and image checks, shared by the CPT tasks
+and the general benchmarks.
+
+Sources (`data=`; see `tasks.sources` for how each is recognised): the task's hub schema from its
+hub id (the default when `data` is empty), a local copy of that dataset, or a parquet/arrow file
+in that schema; and, for tasks whose answers are single strings, the paper's LLaMA-Factory JSON
+(with `image_root=`) and EasyR1-style parquet. A task turns a hub row into the same prompt the
+other sources carry (`from_hub_row`), so every source yields the same user text for an item.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+from harness.errors import HarnessError
+from tasks.base import Sample, Task
+from tasks.sources import (
+    LazyImage, check_images, detect_source, image_table, load_easyr1, load_llamafactory_json,
+    open_table, require_columns, text_rows,
+)
+
+
+class HubTask(Task):
+    """Base of tasks that read real data. Parameters: `data` (a source; empty = the hub id),
+    `image_root` (for image paths in JSON/parquet; default: the file's folder),
+    `skip_missing_images`. A subclass names its hub dataset, turns a hub row into a sample
+    (`from_hub_row`) and may adjust the loaded samples (`finish`, e.g. a prompt style)."""
+
+    hub_id: ClassVar[str | None] = None
+    hub_config: ClassVar[str | None] = None
+    hub_splits: ClassVar[dict[str, str]] = {"test": "test"}  # our split -> the hub's split name
+    hub_columns: ClassVar[tuple[str, ...]] = ()  # text columns `from_hub_row` relies on
+    image_columns: ClassVar[tuple[str, ...]] = ("image",)
+    sources: ClassVar[tuple[str, ...]] = ("hub", "dataset folder", "parquet", "llamafactory json", "easyr1 parquet")
+    defaults: ClassVar[dict[str, Any]] = {
+        "data": "",
+        "image_root": "",
+        "skip_missing_images": False,
+    }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.splits = tuple(cls.hub_splits)
+
+    def load(self, split: str) -> list[Sample]:
+        self.check_split(split)
+        data = self.params["data"] or self.hub_id
+        if not data:
+            raise HarnessError(f"task {self.name!r} has no hub dataset; give data=PATH (LLaMA-Factory JSON or parquet)")
+        root = self.params["image_root"] or None
+        kind = detect_source(data)
+        if kind == "llamafactory":
+            samples = load_llamafactory_json(data, root)
+        elif kind == "easyr1":
+            samples = load_easyr1(data, root)
+        else:
+            samples = self.table_samples(data, kind, split)
+        return self.finish(samples, split)
+
+    def finish(self, samples: list[Sample], split: str) -> list[Sample]:
+        """Last changes to loaded samples (a prompt style); the default keeps them."""
+        return samples
+
+    def table_samples(self, data: str, kind: str, split: str) -> list[Sample]:
+        """Samples of a hub-schema source (hub id, dataset folder, parquet/arrow file)."""
+        return self.samples_from_table(open_table(data, kind, self.hub_splits[split], self.hub_config), data)
+
+    def samples_from_table(self, table: Any, data: str) -> list[Sample]:
+        """Samples from a table in the hub schema; images stay in the table until needed."""
+        require_columns(table, list(self.hub_columns), data, f"{self.hub_id or self.name} hub")
+        images = image_table(table, list(self.image_columns))
+        samples, seen = [], set()
+        for index, row in enumerate(text_rows(table, list(self.image_columns))):
+            def image(column: str, position: int | None = None, index: int = index) -> LazyImage:
+                return LazyImage(images, index, column, position)
+
+            try:
+                sample = self.from_hub_row(row, index, image)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+                raise HarnessError(f"{data}: row {index}: malformed ({type(e).__name__}: {e})") from None
+            if sample is None:
+                continue
+            if sample.id in seen:
+                raise HarnessError(f"{data}: row {index}: duplicate id {sample.id!r}")
+            seen.add(sample.id)
+            samples.append(sample)
+        return samples
+
+    def from_hub_row(self, row: dict[str, Any], index: int, image: Callable[..., LazyImage]) -> Sample | None:
+        """The sample of one hub row (text columns in `row`; `image(column, position=None)` refers
+        to an image of the row), its prompt worded as the task's other sources word it. None: the row is
+        outside the task (e.g. a ScienceQA question without an image)."""
+        raise HarnessError(f"task {self.name!r} has no hub schema; give data=PATH (LLaMA-Factory JSON or EasyR1 parquet)")
+
+    def loadable_for_generation(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
+        """Samples whose images exist, and the ids skipped (only with skip_missing_images)."""
+        skipped = check_images(samples, self.params["skip_missing_images"])
+        gone = set(skipped)
+        return [s for s in samples if s.id not in gone], skipped
+

@@ -1,0 +1,132 @@
+"""mmlu_pro: MMLU-Pro test (12,032 questions, up to 10 options A–J), five-shot chain of thought.
+A general-capability probe (Paper A reports base vs final). Text only.
+
+Hub `TIGER-Lab/MMLU-Pro`, splits `test` and `validation` (70 items, the few-shot pool); fields
+relied on: `question_id`, `question`, `options` (list), `answer` (letter), `cot_content`
+(validation: the worked answer, starting "A: Let's think step by step."), `category`. A local
+copy, `save_to_disk` folder or parquet file works too; with a single file give the few-shot pool
+as `fewshot_data=` (or `shots=0`). Sample id: `question_id`.
+
+Prompt (style `standard`, as lm-eval's `mmlu_pro` words it): "The following are multiple choice
+questions (with answers) about {category}. Think step by step and then finish your answer with
+"the answer is (X)" where X is the correct letter choice.", then the first `shots` validation
+examples of the same category, each "Question:\\n{q}\\nOptions:\\nA. …\\nAnswer: Let's think step
+by step. {worked answer}", then the question in the same form ending "Answer: Let's think step
+by step.". Generation stops at "Question:" (greedy, up to 2,048 tokens).
+
+Protocol `official`, extraction (`extract_choice`), first rule that finds a letter wins:
+1. the *last* "answer is X" / "answer is (X)" (case-insensitive "answer is", X in A–J, not
+   followed by another letter, so "the answer is Absolutely…" is no answer);
+2. the last "answer: X" / "answer: (X)" (same conditions);
+3. the last `\\boxed{X}` / `\\boxed{(X)}` (for models trained on the think/boxed format).
+Nothing found: wrong and invalid — never a random letter (MMLU-Pro's own script guesses).
+
+Why the last match, where lm-eval's filter (`answer is \\(?([ABCDEFGHIJ])\\)?`, take_first)
+takes the first: generation already stops at "Question:", so the response is the model's own
+answer, and a chain of thought that revises itself ("the answer is (B)… wait… so the answer is
+(D)") ends with its final choice. `bench/mmlu_pro_extraction.py` runs lm-eval's filter on the
+same responses and reports where the two differ.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from harness.errors import HarnessError
+from tasks.base import GenerationContract, Sample, Score
+from tasks.hubtask import HubTask
+from tasks.sources import detect_source, open_table, require_columns, text_rows
+
+LETTERS = "ABCDEFGHIJ"
+COT_START = "Answer: Let's think step by step."
+# Bounded whitespace runs keep every pattern linear on hostile input.
+_ANSWER_IS = re.compile(r"(?i:answer\s{1,3}is)\s{0,3}:?\s{0,3}\(?([A-J])\)?(?![A-Za-z])")
+_ANSWER_COLON = re.compile(r"(?i:answer)\s{0,3}:\s{0,3}\(?([A-J])\)?(?![A-Za-z])")
+_BOXED_LETTER = re.compile(r"\\boxed\{\s{0,3}\(?([A-J])\)?\s{0,3}\}")
+
+
+def extract_choice(response: str) -> str | None:
+    """The option letter a response chose, by the rules in the module docstring, or None."""
+    for pattern in (_ANSWER_IS, _ANSWER_COLON, _BOXED_LETTER):
+        last = None
+        for m in pattern.finditer(response):
+            last = m.group(1)
+        if last is not None:
+            return last
+    return None
+
+
+def format_question(row: dict[str, Any]) -> str:
+    options = "".join(f"{LETTERS[i]}. {str(o).strip()}\n" for i, o in enumerate(row["options"][: len(LETTERS)]))
+    return f"Question:\n{row['question']}\nOptions:\n{options}"
+
+
+class MMLUPro(HubTask):
+    name = "mmlu_pro"
+    version = "1"
+    description = "MMLU-Pro test: 10 options, five-shot chain of thought; text only"
+    hub_id = "TIGER-Lab/MMLU-Pro"
+    hub_splits = {"test": "test"}
+    hub_columns = ("question_id", "question", "options", "answer", "category")
+    image_columns = ()
+    sources = ("hub", "dataset folder", "parquet")
+    prompt_styles = ("standard",)
+    protocols = ("official",)
+    defaults: ClassVar[dict[str, Any]] = {"style": "standard", "shots": 5, "fewshot_data": "", **HubTask.defaults}
+
+    def validate(self) -> None:
+        if not 0 <= self.params["shots"] <= 10:
+            raise HarnessError("mmlu_pro: shots must be between 0 and 10")
+
+    def table_samples(self, data: str, kind: str, split: str) -> list[Sample]:
+        table = open_table(data, kind, self.hub_splits[split])
+        require_columns(table, list(self.hub_columns), data, "TIGER-Lab/MMLU-Pro")
+        shots = self._fewshot_pool(data, kind)
+        samples, seen = [], set()
+        for index, row in enumerate(text_rows(table, [])):
+            if not isinstance(row["options"], list) or row["answer"] not in LETTERS[: len(row["options"])]:
+                raise HarnessError(f"{data}: row {index}: malformed (answer {row['answer']!r} with {len(row['options'] or [])} options)")
+            sid = str(row["question_id"])
+            if sid in seen:
+                raise HarnessError(f"{data}: row {index}: duplicate id {sid!r}")
+            seen.add(sid)
+            text = self._prompt(row, shots.get(row["category"], []))
+            meta = {"category": row["category"], "n_options": len(row["options"])}
+            samples.append(Sample(sid, [{"role": "user", "content": [{"type": "text", "text": text}]}], row["answer"], [], meta))
+        return samples
+
+    def _fewshot_pool(self, data: str, kind: str) -> dict[str, list[dict[str, Any]]]:
+        if self.params["shots"] == 0:
+            return {}
+        source = self.params["fewshot_data"]
+        if source:
+            pool = open_table(source, detect_source(source), "validation")
+        elif kind == "table":
+            raise HarnessError("mmlu_pro: a single data file holds no few-shot pool; give fewshot_data=FILE (the validation split) or shots=0")
+        else:
+            pool = open_table(data, kind, "validation")
+        require_columns(pool, ["question", "options", "cot_content", "category"], source or data, "TIGER-Lab/MMLU-Pro validation")
+        by_category: dict[str, list[dict[str, Any]]] = {}
+        for row in text_rows(pool, []):
+            by_category.setdefault(row["category"], []).append(row)
+        return {c: rows[: self.params["shots"]] for c, rows in by_category.items()}
+
+    def _prompt(self, row: dict[str, Any], examples: list[dict[str, Any]]) -> str:
+        header = (
+            f"The following are multiple choice questions (with answers) about {row['category']}. Think step by "
+            'step and then finish your answer with "the answer is (X)" where X is the correct letter choice.\n'
+        )
+        shots = [
+            format_question(ex) + COT_START + " " + ex["cot_content"].replace("A: Let's think step by step. ", "", 1)
+            for ex in examples
+        ]
+        return header + "".join(s + "\n\n" for s in shots) + format_question(row) + COT_START
+
+    def contract(self) -> GenerationContract:
+        return GenerationContract(max_new_tokens=2048, stop=("Question:",))
+
+    def score(self, response: str, sample: Sample) -> Score:
+        letter = extract_choice(response)
+        acc = 1.0 if letter is not None and letter == sample.target else 0.0
+        return Score(acc, letter, letter is not None, {"acc": acc})

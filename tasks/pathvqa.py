@@ -1,0 +1,25 @@
+"""pathvqa: PathVQA pathology questions, yes/no or short text. Paper A's stage 6.
+
+Hub `flaviagiammarino/path-vqa` (splits train / validation / test; test has 6,719 items, as in
+the release), fields relied on: `image`, `question`, `answer`. Sample id: the row's index.
+Prompt, as in the release: `{question}\\n` + "Answer the question using a single word or phrase."
+"""
+
+from __future__ import annotations
+
+from tasks.base import Sample
+from tasks.prompts import SHORT_ANSWER, user_turn
+from tasks.release import ReleaseTask
+
+
+class PathVQA(ReleaseTask):
+    name = "pathvqa"
+    version = "2"
+    description = "Paper A CPT stage 6: PathVQA; yes/no or short text"
+    hub_id = "flaviagiammarino/path-vqa"
+    hub_splits = {"test": "test", "train": "train"}
+    hub_columns = ("question", "answer")
+
+    def from_hub_row(self, row, index, image):
+        text = f"{row['question'].strip()}\n{SHORT_ANSWER}"
+        return Sample(str(index), user_turn(text, 1), str(row["answer"]), [image("image")])

@@ -1,0 +1,37 @@
+"""scienceqa: ScienceQA, image subset (LLaVA/CoIN format), answered with an option letter.
+Paper A's stage 1.
+
+Hub `derek-thomas/ScienceQA` (splits train / validation / test), fields relied on: `image`
+(null for text-only questions, which are outside this task and left out), `question`, `choices`
+(list of option texts), `answer` (index of the right choice), `hint` (context text, may be
+empty). Sample id: the row's index in the hub split. Prompt, as in the release:
+`{hint}\\n{question}\\nA. …\\nB. …\\n` + "Answer with the option's letter from the given choices
+directly."; gold: the option letter. The test split's image subset has 2,017 items, as the
+release file does.
+"""
+
+from __future__ import annotations
+
+from tasks.base import Sample
+from tasks.prompts import OPTION_LETTER, user_turn
+from tasks.release import ReleaseTask
+
+LETTERS = "ABCDEFGHIJ"
+
+
+class ScienceQA(ReleaseTask):
+    name = "scienceqa"
+    version = "2"
+    description = "Paper A CPT stage 1: ScienceQA image subset; option letter"
+    hub_id = "derek-thomas/ScienceQA"
+    hub_splits = {"test": "test", "train": "train"}
+    hub_columns = ("question", "choices", "answer", "hint")
+
+    def from_hub_row(self, row, index, image):
+        picture = image("image")
+        if picture.is_null():
+            return None
+        options = [f"{LETTERS[i]}. {c}" for i, c in enumerate(row["choices"])]
+        lines = ([row["hint"].strip()] if (row["hint"] or "").strip() else []) + [row["question"].strip(), *options, OPTION_LETTER]
+        meta = {k: row[k] for k in ("subject", "grade", "category") if k in row}
+        return Sample(str(index), user_turn("\n".join(lines), 1), LETTERS[int(row["answer"])], [picture], meta)

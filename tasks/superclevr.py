@@ -1,0 +1,20 @@
+"""superclevr: Super-CLEVR questions in MathV360K style ("clevr" in Paper A's code), short text
+or a number. Paper A's stage 7.
+
+There is no hub dataset of the paper's Super-CLEVR split: load the release's LLaMA-Factory JSON
+(`data=clevr_test.json`, 642 items) or an EasyR1 parquet of the same questions. Prompt, as in the
+release: "Hint: Please answer the question and provide the final answer at the end.\\nQuestion:
+{question}\\n" + "Answer the question using a single word or phrase."
+"""
+
+from __future__ import annotations
+
+from tasks.release import ReleaseTask
+
+
+class SuperCLEVR(ReleaseTask):
+    name = "superclevr"
+    version = "2"
+    description = "Paper A CPT stage 7: Super-CLEVR (MathV360K style); short text or number"
+    hub_splits = {"test": "test", "train": "train"}
+    sources = ("llamafactory json", "easyr1 parquet")

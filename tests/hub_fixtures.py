@@ -1,0 +1,197 @@
+"""Tiny local copies of each hub dataset the real tasks read, in the hub's schema (same field
+names and types, generated images), written the three ways a user may hold them: a folder laid
+out like the hub repository (README configs + parquet shards), a `save_to_disk` folder, and one
+parquet file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PIL import Image as PILImage
+
+
+def _img(color: str, size: int = 32) -> PILImage.Image:
+    return PILImage.new("RGB", (size, size), color)
+
+
+def _features(spec: dict[str, Any]):
+    import datasets
+
+    kinds = {
+        "str": datasets.Value("string"), "int": datasets.Value("int64"), "image": datasets.Image(),
+        "strs": datasets.List(datasets.Value("string")), "images": datasets.List(datasets.Image()),
+    }
+    return datasets.Features({k: kinds[v] for k, v in spec.items()})
+
+
+def write_hub_folder(root: Path, configs: dict[str, dict[str, Any]], schema: dict[str, str]) -> Path:
+    """A hub-repository layout: one folder per config, `SPLIT-00000-of-00001.parquet` per split,
+    and README metadata naming the configs (as on the hub)."""
+    import datasets
+
+    root.mkdir(parents=True, exist_ok=True)
+    lines = ["---", "configs:"]
+    for config, splits in configs.items():
+        lines += [f"- config_name: {config}", "  data_files:"]
+        for split, rows in splits.items():
+            folder = root / config
+            folder.mkdir(exist_ok=True)
+            datasets.Dataset.from_list(rows, features=_features(schema[config] if config in schema else schema["*"])).to_parquet(
+                str(folder / f"{split}-00000-of-00001.parquet")
+            )
+            lines += [f"  - split: {split}", f"    path: {config}/{split}-*"]
+    lines.append("---")
+    (root / "README.md").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def write_saved(root: Path, splits: dict[str, list[dict[str, Any]]], schema: dict[str, str]) -> Path:
+    import datasets
+
+    datasets.DatasetDict({s: datasets.Dataset.from_list(rows, features=_features(schema)) for s, rows in splits.items()}).save_to_disk(str(root))
+    return root
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]], schema: dict[str, str]) -> Path:
+    import datasets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    datasets.Dataset.from_list(rows, features=_features(schema)).to_parquet(str(path))
+    return path
+
+
+# ---- one schema and a few rows per hub dataset --------------------------------------------
+
+SCIENCEQA_SCHEMA = {"image": "image", "question": "str", "choices": "strs", "answer": "int", "hint": "str", "subject": "str"}
+
+
+def scienceqa_rows() -> list[dict[str, Any]]:
+    return [
+        {"image": _img("red"), "question": "Which color is shown?", "choices": ["red", "blue"], "answer": 0, "hint": "", "subject": "natural science"},
+        {"image": None, "question": "Text only?", "choices": ["yes", "no"], "answer": 1, "hint": "", "subject": "language science"},
+        {"image": _img("blue"), "question": "Which is a mammal?", "choices": ["trout", "otter", "newt"], "answer": 1, "hint": "Look at the picture.", "subject": "natural science"},
+    ]
+
+
+TEXTVQA_SCHEMA = {"image_id": "str", "question_id": "int", "question": "str", "ocr_tokens": "strs", "answers": "strs", "image": "image"}
+
+
+def textvqa_rows() -> list[dict[str, Any]]:
+    return [
+        {"image_id": "i0", "question_id": 34602, "question": "what is the brand of this camera?", "ocr_tokens": ["DAKOTA", "DIGITAL"],
+         "answers": ["dakota"] * 7 + ["dakota digital"] * 3, "image": _img("white")},
+        {"image_id": "i1", "question_id": 34603, "question": "what number is on the shirt?", "ocr_tokens": [],
+         "answers": ["23", "23", "twenty three", "23", "2", "23", "23", "23", "23", "23"], "image": _img("gray")},
+    ]
+
+
+VIZWIZ_SCHEMA = {"question_id": "str", "image": "image", "question": "str", "answers": "strs", "category": "str"}
+
+
+def vizwiz_rows() -> list[dict[str, Any]]:
+    return [
+        {"question_id": "VizWiz_val_00000000.jpg", "image": _img("black"), "question": "What is this?",
+         "answers": ["unanswerable"] * 6 + ["bottle"] * 2 + ["water bottle", "unsuitable"], "category": "unanswerable"},
+        {"question_id": "VizWiz_val_00000001.jpg", "image": _img("green"), "question": "What color is this shirt?",
+         "answers": ["green"] * 2 + ["dark green"] * 2 + ["olive"] * 6, "category": "other"},
+    ]
+
+
+GQA_INSTRUCTIONS_SCHEMA = {"id": "str", "imageId": "str", "question": "str", "answer": "str", "fullAnswer": "str"}
+GQA_IMAGES_SCHEMA = {"id": "str", "image": "image"}
+
+
+def gqa_configs() -> dict[str, dict[str, Any]]:
+    return {
+        "testdev_balanced_instructions": {"testdev": [
+            {"id": "201307251", "imageId": "n161313", "question": "Is it overcast?", "answer": "no", "fullAnswer": "No, it is clear."},
+            {"id": "201640614", "imageId": "n235859", "question": "Who is wearing a shirt?", "answer": "girl", "fullAnswer": "The girl is wearing a shirt."},
+            {"id": "202225914", "imageId": "n161313", "question": "What is the sky like?", "answer": "clear", "fullAnswer": "The sky is clear."},
+        ]},
+        "testdev_balanced_images": {"testdev": [
+            {"id": "n161313", "image": _img("skyblue")},
+            {"id": "n235859", "image": _img("pink")},
+        ]},
+    }
+
+
+GEOMETRY3K_SCHEMA = {"images": "images", "problem": "str", "answer": "str"}
+
+
+def geometry3k_rows() -> list[dict[str, Any]]:
+    return [
+        {"images": [_img("white")], "problem": "<image>Find x.", "answer": "3"},
+        {"images": [_img("yellow")], "problem": "<image>Find the area of the triangle.", "answer": "\\frac{5}{2}"},
+    ]
+
+
+PATHVQA_SCHEMA = {"image": "image", "question": "str", "answer": "str"}
+
+
+def pathvqa_rows() -> list[dict[str, Any]]:
+    return [
+        {"image": _img("purple"), "question": "is this tissue inflamed?", "answer": "yes"},
+        {"image": _img("orange"), "question": "what are positively charged?", "answer": "the histone subunits"},
+    ]
+
+
+MMMU_SCHEMA = {
+    "id": "str", "question": "str", "options": "str", "explanation": "str",
+    **{f"image_{i}": "image" for i in range(1, 8)},
+    "img_type": "str", "answer": "str", "topic_difficulty": "str", "question_type": "str", "subfield": "str",
+}
+
+
+def _mmmu_row(rid: str, question: str, options: str, answer: str, qtype: str, images: dict[int, Any]) -> dict[str, Any]:
+    row = {"id": rid, "question": question, "options": options, "explanation": "", "img_type": "['Diagrams']",
+           "answer": answer, "topic_difficulty": "Easy", "question_type": qtype, "subfield": "x"}
+    row.update({f"image_{i}": images.get(i) for i in range(1, 8)})
+    return row
+
+
+def mmmu_configs() -> dict[str, dict[str, Any]]:
+    return {
+        "Art": {"validation": [
+            _mmmu_row("validation_Art_1", "Which painting is older? <image 1> or <image 2>", "['the first', 'the second']", "A", "multiple-choice",
+                      {1: _img("brown"), 2: _img("tan")}),
+            _mmmu_row("validation_Art_2", "<image 1> How many figures are shown?", "[]", "42", "open", {1: _img("white")}),
+        ]},
+        "Math": {"validation": [
+            _mmmu_row("validation_Math_1", "What is the value of x?", "['1', '2', '<image 1>', '4']", "C", "multiple-choice", {1: _img("black")}),
+        ]},
+    }
+
+
+MMLU_PRO_SCHEMA = {"question_id": "int", "question": "str", "options": "strs", "answer": "str", "answer_index": "int",
+                   "cot_content": "str", "category": "str", "src": "str"}
+
+
+def mmlu_pro_splits() -> dict[str, list[dict[str, Any]]]:
+    def row(qid, q, opts, ans, cat, cot=""):
+        return {"question_id": qid, "question": q, "options": opts, "answer": ans, "answer_index": "ABCDEFGHIJ".index(ans),
+                "cot_content": cot, "category": cat, "src": "fixture"}
+
+    letters10 = [f"option {i}" for i in range(10)]
+    return {
+        "test": [
+            row(70, "What is 2 + 2?", ["3", "4", "5", "6", "7", "8", "9", "10", "11", "12"], "B", "math"),
+            row(71, "Which organelle makes ATP?", letters10, "D", "biology"),
+        ],
+        "validation": [
+            row(1, "What is 1 + 1?", ["1", "2", "3", "4"], "B", "math", "A: Let's think step by step. 1 + 1 = 2. The answer is (B)."),
+            row(2, "What is 3 * 3?", ["6", "9"], "B", "math", "A: Let's think step by step. 3 * 3 = 9. The answer is (B)."),
+            row(3, "Cells come from?", ["cells", "air"], "A", "biology", "A: Let's think step by step. Cell theory. The answer is (A)."),
+        ],
+    }
+
+
+POPE_SCHEMA = {"id": "str", "question_id": "str", "question": "str", "answer": "str", "image_source": "str", "image": "image", "category": "str"}
+
+
+def pope_rows() -> list[dict[str, Any]]:
+    rows = []
+    for i, (obj, ans, cat) in enumerate([("dog", "yes", "adversarial"), ("cat", "no", "adversarial"), ("car", "yes", "popular"), ("tree", "no", "random")]):
+        rows.append({"id": str(i), "question_id": str(i + 1), "question": f"Is there a {obj} in the image?", "answer": ans,
+                     "image_source": f"COCO_val2014_{i:012d}", "image": _img("white"), "category": cat})
+    return rows
