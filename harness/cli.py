@@ -37,7 +37,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     rows = []
     for name, cls in TASKS.items():
         rows.append([
-            name, cls.version, ", ".join(cls.sources), ", ".join(cls.prompt_styles), ", ".join(cls.protocols),
+            name, cls.version, ", ".join(f"hub {cls.hub_id}" if src == "hub" else src for src in cls.sources), ", ".join(cls.prompt_styles), ", ".join(cls.protocols),
             cls.metric, cls.description,
         ])
     headers = ["task", "version", "sources", "prompt styles", "protocols", "metric", "description"]

@@ -229,6 +229,7 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
             "platform": platform.platform(),
             "torch": torch.__version__,
             "transformers": transformers.__version__,
+            "datasets": _dist_version("datasets"),
             "mathruler": _dist_version("mathruler"),
         },
         "samples_dir": "samples",

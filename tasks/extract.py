@@ -12,7 +12,11 @@ import re
 import string
 
 _BOXED = "\\boxed{"
-_WS_AROUND_MARKUP = re.compile(r"\s*(<|>|/)\s*")
+# Paper A's rule is `re.sub(r"\s*(<|>|/)\s*", r"\1", text)`, which backtracks quadratically over
+# long whitespace runs; this pair of patterns removes exactly the same whitespace in linear time:
+# a maximal run just before a markup character, and a run just after one.
+PAPER_WS_PATTERN = r"\s*(<|>|/)\s*"
+_WS_AROUND_MARKUP = re.compile(r"(?<!\s)\s++(?=[<>/])|(?<=[<>/])\s+")
 _THINK_BOXED = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.DOTALL)
 _THINK_ANSWER = re.compile(r"<think>.*</think>\s*<answer>.*</answer>", re.DOTALL)
 
@@ -60,7 +64,7 @@ def last_tag(text: str, tag: str) -> str | None:
 def strip_markup_whitespace(text: str) -> str:
     """Paper A's response clean-up: whitespace around `<`, `>` and `/` removed
     (`< / think >` becomes `</think>`, `4 / 5` becomes `4/5`)."""
-    return _WS_AROUND_MARKUP.sub(r"\1", text)
+    return _WS_AROUND_MARKUP.sub("", text)
 
 
 def format_think_boxed(text: str, cleaned: bool = False) -> bool:

@@ -177,7 +177,8 @@ def open_table(data: str, kind: str, split: str, config: str | None = None) -> A
     except FileNotFoundError as e:
         raise HarnessError(f"{data}: {e}".splitlines()[0]) from None
     except Exception as e:  # network, hub and arrow errors: one line, not a traceback
-        raise HarnessError(f"{data}: cannot load ({type(e).__name__}: {e})".splitlines()[0]) from None
+        hint = "; offline? give a local copy of the dataset as data=FOLDER" if kind == "hub" else ""
+        raise HarnessError(f"{data}: cannot load ({type(e).__name__}: {e}".splitlines()[0] + f"){hint}") from None
 
 
 class LazyImage:

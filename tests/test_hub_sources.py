@@ -197,3 +197,19 @@ def test_missing_image_paths_in_easyr1_are_counted(tmp_path):
         task.loadable_for_generation(samples)
     kept, skipped = get_task(f"geometry3k:data={path},skip_missing_images=true").loadable_for_generation(samples)
     assert [s.id for s in kept] == ["0"] and skipped == ["1"]
+
+
+def test_eval_generates_from_hub_rows_with_lazy_images(data, tiny_run, tmp_path):
+    """A real eval on the tiny model: images decoded from the table, the chosen protocol and
+    POPE's summary metrics recorded in the results."""
+    from harness.checkpoints import load_run
+    from harness.evaluate import run_eval
+
+    specs = [f"pope:data={data['pope']}", f"textvqa:data={data['textvqa']},style=direct"]
+    results = run_eval(load_run(str(tiny_run)), tmp_path / "out", tmp_path / "store", task_specs=specs, progress=False, protocol="official")
+    pope, textvqa = (results["tasks"][get_task(s).spec] for s in specs)
+    assert pope["protocol"] == "official" and textvqa["protocol"] == "official"
+    assert len(pope["summary_metrics"]) == 3 and set(pope["summary_metrics"][0]) == {"precision", "recall", "f1", "yes_ratio"}
+    assert results["run_stats"]["generated"] == 3 * (4 + 2)
+    rows = [json.loads(line) for line in (tmp_path / "out" / "samples" / "stage0").glob("pope*.jsonl").__next__().read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4"]

@@ -7,9 +7,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasks import TASKS, get_task
+from tasks.base import Sample
 from tasks.release import paper_score
 
-FRAGMENTS = ["\\boxed{", "}", "{", "<think>", "</think>", "<answer>", "</answer>", "\\frac{", "(", ")", "A", "42", " ", "\n", "/", "<", ">", "\\", "answer is", "yes"]
+FRAGMENTS = [
+    "\\boxed{", "}", "{", "<think>", "</think>", "<answer>", "</answer>", "\\frac{", "(", ")", "A", "42", " ", "\n", "/", "<",
+    ">", "\\", "answer is", "yes", "Answer:", "so ", "=", "1,234", "3.5e7", "not", ".", ",", "(J)",
+]
 hostile = st.one_of(
     st.text(max_size=400),
     st.lists(st.sampled_from(FRAGMENTS), max_size=300).map("".join),
@@ -19,6 +23,29 @@ hostile = st.one_of(
 PROCEDURAL = [n for n, cls in TASKS.items() if "n_test" in cls.defaults]
 SAMPLES = {n: get_task(f"{n}:n_test=1").load("test")[0] for n in PROCEDURAL}
 GOLDS = ["42", "A", "dakota", "Unanswerable", "\\frac{1}{2}", "yes", "3:4"]
+
+
+# The general benchmarks and the official protocols, on hand-made samples (no data needed).
+OFFICIAL = [
+    (get_task("mmmu"), Sample("m", [], "B", meta={"question_type": "multiple-choice", "options": ["cat", "dog", "<image 1>"]})),
+    (get_task("mmmu:style=cot"), Sample("o", [], "42", meta={"question_type": "open", "options": []})),
+    (get_task("mmmu"), Sample("o2", [], "['24/7', '3.429']", meta={"question_type": "open", "options": []})),
+    (get_task("mmlu_pro"), Sample("p", [], "J", meta={})),
+    (get_task("pope"), Sample("y", [], "yes")),
+    (get_task("pope:style=cot"), Sample("n", [], "no")),
+]
+OFFICIAL_PROTOCOL = [
+    (get_task("textvqa"), Sample("t", [], "dakota", meta={"answers": ["dakota"] * 7 + ["dakota digital"] * 3})),
+    (get_task("vizwiz:style=direct"), Sample("v", [], "unanswerable")),
+    (get_task("gqa"), Sample("g", [], "girl")),
+]
+
+
+def _score_all_official(text):
+    for task, sample in OFFICIAL:
+        _check(task.score(text, sample))
+    for task, sample in OFFICIAL_PROTOCOL:
+        _check(task.score_as("official", text, sample))
 
 
 def _check(score):
@@ -39,6 +66,12 @@ def test_paper_protocol_never_raises(text, gold):
     _check(paper_score(text, gold))
 
 
+@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(text=hostile)
+def test_general_and_official_scorers_never_raise(text):
+    _score_all_official(text)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -49,8 +82,11 @@ def test_paper_protocol_never_raises(text, gold):
         "<think>" * 100_000 + "</answer>" * 100_000,
         bytes(range(256)).decode("latin-1") * 4000,
         "\\boxed{" + "\\frac{" * 300 + "}" * 600,
+        "1" * 1_000_000 + ",",
+        "answer" + " " * 1_000_000 + "is",
+        "so " * 300_000 + "=",
     ],
-    ids=["plain-1MB", "boxed-1MB", "unclosed-braces", "deep-nesting", "tag-soup", "binary-1MB", "frac-nest"],
+    ids=["plain-1MB", "boxed-1MB", "unclosed-braces", "deep-nesting", "tag-soup", "binary-1MB", "frac-nest", "digits-1MB", "spaces-1MB", "key-phrases"],
 )
 def test_megabyte_and_nested_inputs_are_fast(text):
     for name in PROCEDURAL:
@@ -61,3 +97,22 @@ def test_megabyte_and_nested_inputs_are_fast(text):
         start = time.perf_counter()
         _check(paper_score(text, gold))
         assert time.perf_counter() - start < 5.0
+    for task, sample in OFFICIAL:
+        start = time.perf_counter()
+        _check(task.score(text, sample))
+        assert time.perf_counter() - start < 2.0, task.spec
+    for task, sample in OFFICIAL_PROTOCOL:
+        start = time.perf_counter()
+        _check(task.score_as("official", text, sample))
+        assert time.perf_counter() - start < 2.0, task.spec
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from([" ", "\t", "\n", "\u00a0", "<", ">", "/", "a", "think", "\\boxed{4}"]), max_size=60).map("".join))
+def test_markup_whitespace_rule_equals_paper_regex(text):
+    """The linear-time clean-up removes exactly what Paper A's regex removes."""
+    import re
+
+    from tasks.extract import PAPER_WS_PATTERN, strip_markup_whitespace
+
+    assert strip_markup_whitespace(text) == re.sub(PAPER_WS_PATTERN, r"\1", text)
