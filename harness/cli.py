@@ -101,6 +101,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        import trl  # noqa: F401
+    except ImportError:
+        raise HarnessError("training needs the train extra: pip install -e '.[train]'") from None
+    from baselines.train import train_run
+
+    _quiet_libraries()
+    manifest = train_run(args.method, args.sequence, args.base, Path(args.out), args.config, progress=not args.no_progress)
+    print(f"done: {len(manifest['stages'])} stages in {args.out}; evaluate with `harness eval --checkpoint-dir {args.out} --out OUT`")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from harness.demo import run_demo
 
@@ -136,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="JSON lines of scores, in input order")
     s.add_argument("--protocol", help="scoring protocol, e.g. paper or official (default: the task's first)")
     s.set_defaults(func=cmd_score)
+
+    tr = sub.add_parser("train", help="train a method over a task sequence (reference trainer on TRL)")
+    tr.add_argument("--method", required=True, help="sft, grpo, rloo, rif-grpo, rollout-sft or multitask")
+    tr.add_argument("--sequence", required=True, help="a named sequence (cpt7, toy3, ...) or task specs t1,t2,...")
+    tr.add_argument("--base", required=True, help="base model: a local folder or a hub id")
+    tr.add_argument("--out", required=True, help="run folder (manifest.json + one folder per stage); rerun to resume")
+    tr.add_argument("--config", help="TOML overriding the method's defaults (see baselines/configs/)")
+    tr.add_argument("--no-progress", action="store_true")
+    tr.set_defaults(func=cmd_train)
 
     d = sub.add_parser("demo", help="the whole pipeline on the embedded tiny model, on CPU")
     d.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")

@@ -165,6 +165,9 @@ def run_eval(
         summaries = [t.summary_metrics(scored[(stage, t.spec)]) for stage in range(len(run.stages))]
         if any(summaries):
             info["summary_metrics"] = summaries
+    training = read_training_diagnostics(run.folder)
+    if training:
+        results["training"] = training
     results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
     write_bundle(out, results, _per_sample_rows(run, columns, samples, responses, scored))
     return results
@@ -234,6 +237,23 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
         },
         "samples_dir": "samples",
     }
+
+
+def read_training_diagnostics(folder: Path) -> dict[str, Any] | None:
+    """What `harness train` recorded beside the stages (method, config, per-stage diagnostics
+    without the per-step lists), or None for runs trained elsewhere."""
+    manifest, diag_dir = folder / "manifest.json", folder / "diagnostics"
+    if not diag_dir.is_dir():
+        return None
+    try:
+        training = json.loads(manifest.read_text()).get("training", {}) if manifest.is_file() else {}
+        stages = []
+        for path in sorted(diag_dir.glob("stage*.json"), key=lambda p: int(p.stem[5:]) if p.stem[5:].isdigit() else 0):
+            d = json.loads(path.read_text())
+            stages.append({k: v for k, v in d.items() if not isinstance(v, list) or k == "filters"})
+    except (OSError, ValueError) as e:
+        raise HarnessError(f"cannot read the training diagnostics in {diag_dir}: {e}") from None
+    return {"method": training.get("method"), "config_hash": training.get("config_hash"), "stages": stages}
 
 
 def _per_sample_rows(run, columns, samples, responses, scored) -> dict[str, list[dict[str, Any]]]:

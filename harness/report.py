@@ -46,6 +46,12 @@ def render_report(results: dict[str, Any], title: str | None = None) -> str:
             for t, d in m["general_deltas"].items()
         ]
         out += [tabulate(g_rows, ["general task", "base", "final", "delta", "95% CI", "n"], tablefmt="github", disable_numparse=True), ""]
+    for spec, info in results["tasks"].items():
+        for stage, summary in enumerate(info.get("summary_metrics") or []):
+            if summary and stage == len(results["stages"]) - 1:
+                out += [f"{spec} (final stage): " + ", ".join(f"{k} {v:.1f}" for k, v in summary.items()), ""]
+    if results.get("training"):
+        out += render_training(results["training"])
     inv_rows = [[t] + [_fmt(v) for v in vals] for t, vals in m["invalid_rate"].items()]
     out += [
         "Invalid (unparseable) answers, % per stage:",
@@ -54,6 +60,26 @@ def render_report(results: dict[str, Any], title: str | None = None) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def render_training(training: dict[str, Any]) -> list[str]:
+    """The trainer's per-stage diagnostics as a table."""
+
+    def num(v: Any, pattern: str = "{:.3f}") -> str:
+        return "–" if v is None else pattern.format(v)
+
+    rows = []
+    for d in training["stages"]:
+        rows.append([
+            d.get("stage"), d.get("kind"), d.get("items"), d.get("steps"),
+            f"{num(d.get('reward_mean'))} ± {num(d.get('reward_std'))}" if d.get("reward_mean") is not None else "–",
+            f"{num(d.get('reward_first_quarter'))} → {num(d.get('reward_last_quarter'))}" if d.get("reward_first_quarter") is not None else "–",
+            num(d.get("frac_zero_std_groups"), "{:.2f}"), num(d.get("format_rate"), "{:.2f}"),
+            num(d.get("kept_fraction"), "{:.2f}"), d.get("tokens_generated", "–"), num(d.get("wall_seconds"), "{:.0f}"),
+        ])
+    headers = ["stage", "kind", "items", "steps", "reward mean ± std", "reward first → last quarter", "zero-std groups",
+               "format rate", "kept (RIF)", "tokens generated", "wall s"]
+    return [f"Training diagnostics ({training.get('method')}):", "", tabulate(rows, headers, tablefmt="github", disable_numparse=True), ""]
 
 
 def save_heatmap(results: dict[str, Any], path: Path, title: str | None = None) -> Path:

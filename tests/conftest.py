@@ -31,6 +31,15 @@ def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0)
 
 
+@pytest.fixture(scope="session")
+def instruct_base(tmp_path_factory) -> Path:
+    """A small version of the demo's instruct base: follows the think/boxed format, so rollouts
+    are sometimes right."""
+    from baselines.instruct_base import build_instruct_base
+
+    return build_instruct_base(tmp_path_factory.mktemp("instruct") / "base", n_general=32, n_task=24, epochs=3.0)
+
+
 def make_run(folder: Path, base: Path, sequence: list[str], general: list[str] | None = None) -> Path:
     """A run folder whose stages are copies of `base` with the seed-i tiny model weights."""
     from baselines.tiny_model import build_tiny_model

@@ -1,0 +1,163 @@
+"""One config dataclass per training method. Defaults are Paper A's (PAPERS.md), so a reader can
+audit them line by line; `baselines/configs/*-tiny.toml` shrink them for a CPU.
+
+A config file is TOML whose keys are the dataclass fields (`per_task_epochs` a table); an unknown
+key is an error, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+
+@dataclass
+class StageConfig:
+    """What every method shares. Effective batch = per_device_batch_size x grad_accum x GPUs."""
+
+    learning_rate: float = 1e-5
+    epochs: float = 1.0
+    per_task_epochs: dict[str, float] = field(default_factory=dict)  # task family -> epochs
+    per_device_batch_size: int = 1
+    grad_accum: int = 1
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.0
+    max_steps: int = -1  # > 0 caps the steps of every stage (smoke runs)
+    n_train: int = 0  # > 0: first N training items of each task
+    seed: int = 0
+    save_steps: int = 50  # TRL checkpoint interval inside a stage, for resuming a killed stage
+    logging_steps: int = 1
+    gradient_checkpointing: bool = True
+    bf16: bool = True  # ignored (fp32) when no GPU is present
+    deepspeed: str = ""  # a DeepSpeed JSON (e.g. ZeRO-3), passed to TRL as-is
+    image_max_pixels: int = 0  # > 0: downscale training images to this area
+
+    def epochs_for(self, family: str) -> float:
+        return float(self.per_task_epochs.get(family, self.epochs))
+
+
+@dataclass
+class SFTConfig(StageConfig):
+    """Paper A's SFT: full fine-tune, lr 1e-5, cosine, warm-up 0.1, effective batch 24 (8 GPUs x
+    1 x 3), loss on the assistant turn only, trained on the release's direct answers."""
+
+    learning_rate: float = 1e-5
+    warmup_ratio: float = 0.1
+    per_device_batch_size: int = 1
+    grad_accum: int = 3
+    style: str = "direct"  # prompt style trained (and then evaluated): the gold answer as the target
+    max_length: int = 2048
+
+
+@dataclass
+class GRPOConfig(StageConfig):
+    """Paper A's GRPO: lr 1e-6, group size 8, temperature 1.0, top_p 0.99, KL loss (k3) 0.01,
+    responses up to 1,024 tokens, rollout batch 512 prompts, update batch 128; 1 epoch per task
+    except Geometry3K (10) and Super-CLEVR (3). Reward: the task's (0.9 acc + 0.1 format)."""
+
+    learning_rate: float = 1e-6
+    lr_scheduler: str = "constant"
+    per_task_epochs: dict[str, float] = field(default_factory=lambda: {"geometry3k": 10.0, "superclevr": 3.0})
+    num_generations: int = 8
+    beta: float = 0.01
+    temperature: float = 1.0
+    top_p: float = 0.99
+    max_completion_length: int = 1024
+    # TRL counts completions. Update batch 128 prompts x 8 = 1,024 completions per optimiser step
+    # = 8 GPUs x 16 x 8 accumulation; rollout batch 512 prompts = 4,096 completions per generation
+    # = 8 GPUs x 16 x 32 micro-steps (TRL's steps_per_generation), i.e. 4 optimiser steps.
+    per_device_batch_size: int = 16
+    grad_accum: int = 8
+    steps_per_generation: int = 32
+    style: str = ""  # empty: the task's default (Paper A's think/boxed format)
+    loss_type: str = "grpo"
+    estimator: str = "grpo"  # "grpo" | "rloo" (TRL's RLOOTrainer)
+
+
+@dataclass
+class RIFConfig(GRPOConfig):
+    """RIF-RFT: before each stage, k = 8 rollouts per training item from the current model
+    (temperature 1.0, up to 1,024 tokens); items with 0 of k correct are dropped."""
+
+    rif_k: int = 8
+    rif_temperature: float = 1.0
+    rif_top_p: float = 1.0
+    rif_max_new_tokens: int = 1024
+    rif_batch_size: int = 16
+    refilter_every: float = 0.0  # > 0: re-filter after every this many epochs of the stage
+
+
+@dataclass
+class RolloutSFTConfig(SFTConfig):
+    """Paper B's SFT on rollouts: k rollouts per item from `source` ("current": the model being
+    trained, before each stage; or a model folder, e.g. an RFT-trained checkpoint); the correct
+    ones become the SFT targets."""
+
+    style: str = ""  # rollouts answer the task's default (think/boxed) prompt
+    source: str = "current"
+    rollout_k: int = 8
+    rollout_temperature: float = 1.0
+    rollout_top_p: float = 1.0
+    rollout_max_new_tokens: int = 1024
+    rollout_batch_size: int = 16
+
+
+@dataclass
+class MultitaskConfig(GRPOConfig):
+    """The upper bound: one joint stage on every task of the sequence (GRPO, or SFT with
+    joint_method = "sft"); every stage row of the run is that one model."""
+
+    joint_method: str = "grpo"
+    max_length: int = 2048  # for joint_method = "sft"
+
+
+METHODS: dict[str, type[StageConfig]] = {
+    "sft": SFTConfig,
+    "grpo": GRPOConfig,
+    "rloo": GRPOConfig,
+    "rif-grpo": RIFConfig,
+    "rollout-sft": RolloutSFTConfig,
+    "multitask": MultitaskConfig,
+}
+
+
+def load_config(method: str, path: str | Path | None) -> StageConfig:
+    """The method's config: its defaults, overridden by the TOML file's keys."""
+    if method not in METHODS:
+        raise HarnessError(f"unknown method {method!r} (methods: {', '.join(METHODS)})")
+    cls = METHODS[method]
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise HarnessError(f"config file not found: {path}")
+        try:
+            values = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise HarnessError(f"{path}: not valid TOML ({e})") from None
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise HarnessError(f"{path}: unknown key {unknown[0]!r} for method {method!r} (keys: {', '.join(sorted(names))})")
+    config = cls(**values)
+    if method == "rloo":
+        config.estimator = "rloo"
+    if isinstance(config, MultitaskConfig) and config.joint_method not in ("grpo", "sft"):
+        raise HarnessError(f"{path}: joint_method must be 'grpo' or 'sft'")
+    return config
+
+
+def config_dict(config: StageConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def config_hash(config: StageConfig) -> str:
+    text = json.dumps(config_dict(config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

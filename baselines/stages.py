@@ -1,0 +1,325 @@
+"""One training stage on TRL: the datasets, the reward, rollouts, and saving a stage folder.
+
+Everything here trains one model from one source folder into one destination folder; the run
+loop (order, resume, manifest) is `baselines/train.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.engine.base import Request, prepare_images, request_seed
+from harness.errors import HarnessError
+from harness.files import atomic_write_text
+from tasks.base import Sample, Task
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+# ---- reward: the task's own scorer ------------------------------------------------------------
+
+def completion_text(completion: Any) -> str:
+    """The text of one TRL completion: a string, or a list of messages (conversational)."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion:
+        content = completion[-1].get("content", "")
+        if isinstance(content, list):
+            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return str(content)
+    return ""
+
+
+class TaskReward:
+    """The reward TRL calls: `task.reward(text, sample)` for each completion, looked up by the
+    `sample_key` column. It also records accuracy, format and completion length for diagnostics."""
+
+    __name__ = "task_reward"
+
+    def __init__(self, items: dict[str, tuple[Task, Sample]], tokenizer: Any = None):
+        self.items = items
+        self.tokenizer = tokenizer
+        self.log: list[dict[str, float]] = []
+
+    def __call__(self, prompts: list[Any], completions: list[Any], sample_key: list[str], **_: Any) -> list[float]:
+        rewards = []
+        for completion, key in zip(completions, sample_key):
+            task, sample = self.items[key]
+            text = completion_text(completion)
+            score = task.score(text, sample)
+            reward = task.reward(text, sample)
+            tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if self.tokenizer is not None else 0
+            self.log.append({"reward": reward, "acc": score.parts.get("acc", score.value), "fmt": score.parts.get("fmt", 0.0), "tokens": tokens})
+            rewards.append(reward)
+        return rewards
+
+
+def demonstration(task: Task, sample: Sample) -> str:
+    """The SFT target for a sample in its task's style: the gold answer for `direct`; for the
+    think/boxed styles (`cot`, `paper`) the gold answer in that format with a one-line stand-in
+    for the reasoning, `<think>The answer is G.</think> \\boxed{G}` (datasets hold no reasoning)."""
+    gold = str(sample.target)
+    if task.style in ("cot", "paper"):
+        return f"<think>The answer is {gold}.</think> \\boxed{{{gold}}}"
+    return gold
+
+
+def sample_key(task: Task, sample: Sample) -> str:
+    return f"{task.spec}\x00{sample.id}"
+
+
+# ---- datasets ---------------------------------------------------------------------------------
+
+def _images(sample: Sample, max_pixels: int) -> list[Any]:
+    return prepare_images(sample.images, max_pixels or None)
+
+
+def sft_rows(pairs: list[tuple[Task, Sample, str]], max_pixels: int) -> list[dict[str, Any]]:
+    """SFT rows: the sample's user turn and `target` as the assistant turn, images opened."""
+    return [
+        {
+            "messages": sample.messages + [{"role": "assistant", "content": [{"type": "text", "text": target}]}],
+            "images": _images(sample, max_pixels),
+        }
+        for task, sample, target in pairs
+    ]
+
+
+def prompt_rows(items: list[tuple[Task, Sample]], max_pixels: int) -> list[dict[str, Any]]:
+    """RFT rows: the prompt, its images and the key the reward looks the sample up by."""
+    return [{"prompt": s.messages, "images": _images(s, max_pixels), "sample_key": sample_key(t, s)} for t, s in items]
+
+
+def to_dataset(rows: list[dict[str, Any]], seed: int):
+    import datasets
+
+    if not rows:
+        raise HarnessError("no training items left for this stage")
+    rng = random.Random(seed)
+    rows = list(rows)
+    rng.shuffle(rows)  # multitask mixes tasks; single tasks are shuffled by the trainer anyway
+    return datasets.Dataset.from_list(rows)
+
+
+# ---- models -----------------------------------------------------------------------------------
+
+def load_trainable(src: Path) -> tuple[Any, Any, bool]:
+    """(model, processor, on_gpu) for training from a model folder."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
+
+    from harness.engine.hf import default_device_and_dtype, load_processor
+
+    device, dtype = default_device_and_dtype()
+    try:
+        processor = load_processor(str(src))
+        config = AutoConfig.from_pretrained(str(src))
+        cls = AutoModelForImageTextToText if hasattr(config, "vision_config") else AutoModelForCausalLM
+        model = cls.from_pretrained(str(src), dtype=getattr(torch, dtype))
+    except (OSError, ValueError, KeyError) as e:
+        raise HarnessError(f"cannot load model from {src}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    return model, processor, device == "cuda"
+
+
+def save_stage(model: Any, src: Path, dest: Path) -> None:
+    """Write the trained weights plus the source's processor, tokenizer and code files into
+    `dest`, atomically: a `.partial` folder renamed into place."""
+    tmp = dest.with_name(dest.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.is_file() and not f.name.endswith(WEIGHT_SUFFIXES) and not f.name.endswith(".index.json") and f.name != "config.json":
+            shutil.copy2(f, tmp / f.name)
+    model.save_pretrained(str(tmp))
+    if dest.exists():  # left by a run killed between the rename and the manifest update
+        shutil.rmtree(dest)
+    tmp.rename(dest)
+
+
+def copy_stage(src: Path, dest: Path) -> None:
+    """A stage that trains nothing (no item kept): its folder is a copy of its source."""
+    tmp = dest.with_name(dest.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    shutil.copytree(src, tmp)
+    if dest.exists():
+        shutil.rmtree(dest)
+    tmp.rename(dest)
+
+
+def trl_common(cfg: Any, work: Path, epochs: float, gpu: bool, progress: bool) -> dict[str, Any]:
+    return dict(
+        output_dir=str(work),
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        seed=cfg.seed,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=2,
+        report_to=[],
+        use_cpu=not gpu,
+        bf16=bool(gpu and cfg.bf16),
+        gradient_checkpointing=bool(gpu and cfg.gradient_checkpointing),
+        deepspeed=cfg.deepspeed or None,
+        disable_tqdm=not progress,
+    )
+
+
+def last_checkpoint(work: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(work)) if work.is_dir() else None
+
+
+# ---- the two training kinds -------------------------------------------------------------------
+
+def train_sft(cfg: Any, pairs: list[tuple[Task, Sample, str]], src: Path, dest: Path, work: Path, epochs: float, progress: bool) -> dict[str, Any]:
+    from trl import SFTConfig, SFTTrainer
+
+    started = time.time()
+    model, processor, gpu = load_trainable(src)
+    args = SFTConfig(**trl_common(cfg, work, epochs, gpu, progress), assistant_only_loss=True, max_length=cfg.max_length)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=to_dataset(sft_rows(pairs, cfg.image_max_pixels), cfg.seed), processing_class=processor)
+    trainer.train(resume_from_checkpoint=last_checkpoint(work))
+    save_stage(trainer.model, src, dest)
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {
+        "kind": "sft", "items": len(pairs), "steps": trainer.state.global_step, "epochs": epochs,
+        "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
+        "loss_per_step": losses, "wall_seconds": round(time.time() - started, 2),
+    }
+
+
+def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, epochs: float, progress: bool) -> dict[str, Any]:
+    """GRPO (or RLOO) with the tasks' own reward."""
+    started = time.time()
+    model, processor, gpu = load_trainable(src)
+    tokenizer = getattr(processor, "tokenizer", processor)
+    reward = TaskReward({sample_key(t, s): (t, s) for t, s in items}, tokenizer)
+    common = trl_common(cfg, work, epochs, gpu, progress)
+    # Few items (e.g. after RIF filtering) cannot fill one generation batch; shrink it to fit
+    # rather than fail, and record the change.
+    steps_per_generation = cfg.steps_per_generation or cfg.grad_accum
+    if len(items) < steps_per_generation:
+        steps_per_generation = 1
+    fit = max(1, len(items) // steps_per_generation) * cfg.num_generations
+    common["per_device_train_batch_size"] = min(cfg.per_device_batch_size, fit)
+    rft = dict(
+        num_generations=cfg.num_generations, beta=cfg.beta, temperature=cfg.temperature, top_p=cfg.top_p,
+        max_completion_length=cfg.max_completion_length, steps_per_generation=steps_per_generation,
+    )
+    dataset = to_dataset(prompt_rows(items, cfg.image_max_pixels), cfg.seed)
+    if cfg.estimator == "rloo":
+        from trl import RLOOConfig, RLOOTrainer
+
+        trainer = RLOOTrainer(model=model, args=RLOOConfig(**common, **rft), reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
+    else:
+        from trl import GRPOConfig, GRPOTrainer
+
+        args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards="group")
+        trainer = GRPOTrainer(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
+    trainer.train(resume_from_checkpoint=last_checkpoint(work))
+    save_stage(trainer.model, src, dest)
+    diag = rft_diagnostics(trainer.state.log_history, reward.log, cfg, len(items), epochs, trainer.state.global_step, started)
+    diag["per_device_batch_size"] = common["per_device_train_batch_size"]
+    return diag
+
+
+def rft_diagnostics(history: list[dict[str, Any]], log: list[dict[str, float]], cfg: Any, n_items: int, epochs: float, steps: int, started: float) -> dict[str, Any]:
+    per_step = [h for h in history if "reward" in h]
+    rewards = [r["reward"] for r in log]
+    quarter = max(1, len(per_step) // 4)
+    return {
+        "kind": cfg.estimator, "items": n_items, "steps": steps, "epochs": epochs,
+        "reward_mean": statistics.fmean(rewards) if rewards else None,
+        "reward_std": statistics.pstdev(rewards) if len(rewards) > 1 else 0.0,
+        "reward_per_step": [h["reward"] for h in per_step],
+        "reward_first_quarter": statistics.fmean(h["reward"] for h in per_step[:quarter]) if per_step else None,
+        "reward_last_quarter": statistics.fmean(h["reward"] for h in per_step[-quarter:]) if per_step else None,
+        "frac_zero_std_groups": statistics.fmean(h.get("frac_reward_zero_std", 0.0) for h in per_step) if per_step else None,
+        "format_rate": statistics.fmean(r["fmt"] for r in log) if log else None,
+        "accuracy_rate": statistics.fmean(r["acc"] for r in log) if log else None,
+        "completions": len(log),
+        "tokens_generated": int(sum(r["tokens"] for r in log)),
+        "wall_seconds": round(time.time() - started, 2),
+    }
+
+
+# ---- rollouts through the harness engine ------------------------------------------------------
+
+def rollouts(model: Path, items: list[tuple[Task, Sample]], k: int, temperature: float, top_p: float, max_new_tokens: int,
+             batch_size: int, seed: int, out: Path, progress: bool) -> list[dict[str, Any]]:
+    """k sampled responses per item from `model`, scored by the task; saved to `out` (JSON lines,
+    written once complete, reused when present)."""
+    if out.is_file():
+        return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    from tqdm import tqdm
+
+    from harness.engine import open_backend
+
+    started = time.time()
+    engine = open_backend("hf", str(model), batch_size=batch_size)
+    tokenizer = engine.tokenizer
+    rows: list[dict[str, Any]] = []
+    try:
+        for task, group in _by_task(items).items():
+            contract = dataclasses.replace(task.contract(), temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
+            by_id = {s.id: s for s in group}
+            requests = [Request(f"{s.id}#{j}", s.messages, s.images, request_seed(seed, task.spec, f"{s.id}#{j}")) for s in group for j in range(k)]
+            bar = tqdm(total=len(requests), desc=f"  rollouts {task.spec}", unit="resp", leave=False, disable=not progress)
+            for batch in engine.generate(requests, contract):
+                for req, text in batch:
+                    sid, j = req.id.rsplit("#", 1)
+                    score = task.score(text, by_id[sid])
+                    rows.append({
+                        "task": task.spec, "id": sid, "k": int(j), "response": text,
+                        "acc": score.parts.get("acc", score.value),
+                        "tokens": len(tokenizer(text, add_special_tokens=False)["input_ids"]),
+                    })
+                bar.update(len(batch))
+            bar.close()
+    finally:
+        engine.close()
+    rows.sort(key=lambda r: (r["task"], r["id"], r["k"]))
+    seconds = round(time.time() - started, 2)
+    for r in rows:
+        r["batch_seconds"] = seconds
+    atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return rows
+
+
+def _by_task(items: list[tuple[Task, Sample]]) -> dict[Task, list[Sample]]:
+    groups: dict[Task, list[Sample]] = {}
+    for task, sample in items:
+        groups.setdefault(task, []).append(sample)
+    return groups
+
+
+def rollout_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Kept items (at least one correct rollout) and the rollout cost."""
+    correct: dict[tuple[str, str], int] = {}
+    for r in rows:
+        correct[(r["task"], r["id"])] = correct.get((r["task"], r["id"]), 0) + (1 if r["acc"] >= 1.0 else 0)
+    kept = sorted(key for key, n in correct.items() if n > 0)
+    return {
+        "items": len(correct), "kept": len(kept),
+        "kept_fraction": len(kept) / len(correct) if correct else math.nan,
+        "rollouts": len(rows), "rollout_tokens": int(sum(r.get("tokens", 0) for r in rows)),
+        "rollout_seconds": rows[0].get("batch_seconds") if rows else 0.0,
+        "kept_keys": kept,
+    }

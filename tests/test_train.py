@@ -1,0 +1,147 @@
+"""The reference trainer on the tiny model, on CPU: every method completes a 2-task toy
+sequence, the reward is the task's scorer, RIF's kept fraction matches its saved rollouts,
+bad input fails cleanly, and a killed run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("trl")
+
+from baselines import stages as st  # noqa: E402
+from baselines.configs import load_config  # noqa: E402
+from baselines.train import train_run  # noqa: E402
+from harness.checkpoints import load_run  # noqa: E402
+from harness.errors import HarnessError  # noqa: E402
+from tasks import get_task  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SEQUENCE = "toy_science,toy_spatial"
+
+
+def _config(tmp_path: Path, method: str, **extra) -> str:
+    """The method's tiny config, shrunk further for a test."""
+    text = (REPO / "baselines" / "configs" / f"{method}-tiny.toml").read_text()
+    values = {"n_train": 16, "epochs": 1.0, **extra}
+    lines = [line for line in text.splitlines() if line.split("=")[0].strip() not in values]
+    lines += [f"{k} = {json.dumps(v) if isinstance(v, str) else v}" for k, v in values.items()]
+    path = tmp_path / f"{method}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_reward_is_the_task_scorer():
+    """What TRL's reward call returns equals `task.reward`, built from `task.score`."""
+    task = get_task("toy_science")
+    samples = task.load("train")[:4]
+    reward = st.TaskReward({st.sample_key(task, s): (task, s) for s in samples})
+    texts = [
+        f"<think>look</think> \\boxed{{{samples[0].target}}}",  # right, formatted
+        f"\\boxed{{{samples[1].target}}}",  # right, no think block
+        "<think>x</think> \\boxed{Z}",  # formatted, wrong
+        "no answer at all",
+    ]
+    completions = [[{"role": "assistant", "content": t}] for t in texts]  # TRL's conversational form
+    got = reward(prompts=[None] * 4, completions=completions, sample_key=[st.sample_key(task, s) for s in samples])
+    expected = [task.reward(t, s) for t, s in zip(texts, samples)]
+    assert got == expected
+    scores = [task.score(t, s) for t, s in zip(texts, samples)]
+    assert got == [0.9 * sc.parts["acc"] + 0.1 * sc.parts["fmt"] for sc in scores]
+    assert got[0] == pytest.approx(1.0) and got[1] == pytest.approx(0.9) and got[2] == pytest.approx(0.1) and got[3] == 0.0
+
+
+@pytest.mark.parametrize("method", ["sft", "grpo", "rloo", "rif-grpo", "rollout-sft", "multitask"])
+def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_path):
+    out = tmp_path / "run"
+    manifest = train_run(method, SEQUENCE, str(instruct_base), out, _config(tmp_path, method), progress=False)
+    assert len(manifest["stages"]) == 2
+    run = load_run(out)  # what `harness eval` reads: every stage folder loads and checks out
+    assert [s.task for s in run.stages[1:]] == manifest["training"]["sequence"]
+    diagnostics = sorted((out / "diagnostics").glob("stage*.json"))
+    assert diagnostics
+    d = json.loads(diagnostics[0].read_text())
+    assert d["wall_seconds"] > 0
+    if method in ("grpo", "rloo", "rif-grpo"):
+        assert 0.0 <= d["reward_mean"] <= 1.0 and d["tokens_generated"] > 0 and d["completions"] > 0
+        assert d["frac_zero_std_groups"] is not None and d["format_rate"] is not None
+    if method == "sft":
+        assert manifest["training"]["sequence"] == ["toy_science:style=direct", "toy_spatial:style=direct"]
+    if method == "multitask":
+        assert {s["path"] for s in manifest["stages"]} == {"joint"}
+    if method == "rif-grpo":
+        for t in (1, 2):
+            d = json.loads((out / "diagnostics" / f"stage{t}.json").read_text())
+            rows = [json.loads(line) for line in (out / d["filters"][0]["file"]).read_text().splitlines()]
+            per_item: dict[str, int] = {}
+            for r in rows:
+                per_item[r["id"]] = per_item.get(r["id"], 0) + (r["acc"] >= 1.0)
+            assert len(rows) == 16 * 8
+            assert d["kept_fraction"] == pytest.approx(sum(n > 0 for n in per_item.values()) / len(per_item))
+    if method == "rif-grpo":
+        assert d["steps"] > 0, "the instruct base gets some rollouts right, so GRPO trains on the kept items"
+    if method == "rollout-sft":
+        assert d["source_fingerprint"] and d["correct_rollouts"] >= 1 and d["steps"] > 0
+    assert not (out / ".work").exists()
+
+
+def test_bad_input_is_one_line_and_overwrites_nothing(tiny_model, tmp_path):
+    with pytest.raises(HarnessError, match="unknown method 'ppo'"):
+        train_run("ppo", SEQUENCE, str(tiny_model), tmp_path / "a")
+    with pytest.raises(HarnessError, match="unknown task 'toy_scence'"):
+        train_run("sft", "toy_scence", str(tiny_model), tmp_path / "a")
+    with pytest.raises(HarnessError, match="has no train split"):
+        train_run("sft", "toy_science,vizwiz", str(tiny_model), tmp_path / "a")
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(HarnessError, match="base model not found"):
+        train_run("sft", SEQUENCE, str(tmp_path / "nope"), tmp_path / "a")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("learning_rat = 1.0\n")
+    with pytest.raises(HarnessError, match="unknown key 'learning_rat'"):
+        load_config("sft", bad)
+    # A folder holding another run's manifest: refused, byte for byte untouched.
+    other = tmp_path / "other"
+    train_run("sft", "toy_science", str(tiny_model), other, _config(tmp_path, "sft", n_train=8), progress=False)
+    before = {p: p.read_bytes() for p in other.rglob("*") if p.is_file()}
+    with pytest.raises(HarnessError, match="holds another run"):
+        train_run("grpo", "toy_science", str(tiny_model), other, _config(tmp_path, "grpo"), progress=False)
+    assert {p: p.read_bytes() for p in other.rglob("*") if p.is_file()} == before
+
+
+def test_cli_errors(tiny_model, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "harness.cli", "train", "--method", "dpo", "--sequence", "toy3", "--base", str(tiny_model), "--out", str(tmp_path / "x")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == ["harness: error: unknown method 'dpo' (methods: sft, grpo, rloo, rif-grpo, rollout-sft, multitask)"]
+
+
+@pytest.mark.slow
+def test_sigkill_mid_stage_then_rerun_resumes(tiny_model, tmp_path):
+    """Kill `harness train` inside stage 2 once a TRL checkpoint exists; the rerun keeps stage 1
+    untouched, resumes stage 2 from its checkpoint, and leaves a complete, loadable run."""
+    out = tmp_path / "run"
+    config = _config(tmp_path, "sft", n_train=64, epochs=3.0, save_steps=4)
+    cmd = [sys.executable, "-m", "harness.cli", "train", "--method", "sft", "--sequence", SEQUENCE, "--base", str(tiny_model),
+           "--out", str(out), "--config", config, "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((out / ".work" / "stage2").glob("checkpoint-*")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["stages"]) == 1, "killed inside stage 2"
+    stage1 = (out / "stage1-toy_science" / "model.safetensors").read_bytes()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "1 of 2 stages already done" in r.stdout
+    assert (out / "stage1-toy_science" / "model.safetensors").read_bytes() == stage1
+    run = load_run(out)
+    assert [s.path for s in run.stages[1:]] == ["stage1-toy_science", "stage2-toy_spatial"]
+    assert not (out / ".work").exists() and not list(out.glob("*.partial"))
