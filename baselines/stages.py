@@ -129,17 +129,30 @@ def load_trainable(src: Path) -> tuple[Any, Any, bool]:
     return model, processor, device == "cuda"
 
 
-def save_stage(model: Any, src: Path, dest: Path) -> None:
-    """Write the trained weights plus the source's processor, tokenizer and code files into
-    `dest`, atomically: a `.partial` folder renamed into place."""
+def is_main_process() -> bool:
+    """True on the process that writes run files (rank 0 under `accelerate launch`)."""
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def save_stage(trainer: Any, src: Path, dest: Path) -> None:
+    """Write the trained weights (through the trainer, which gathers ZeRO-3 shards) plus the
+    source's processor, tokenizer and code files into `dest`, atomically: a `.partial` folder
+    renamed into place by the main process."""
     tmp = dest.with_name(dest.name + ".partial")
-    if tmp.exists():
+    if is_main_process() and tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(tmp))
+    trainer.accelerator.wait_for_everyone()
+    if not is_main_process():
+        return
     for f in src.iterdir():
-        if f.is_file() and not f.name.endswith(WEIGHT_SUFFIXES) and not f.name.endswith(".index.json") and f.name != "config.json":
+        if f.is_file() and not f.name.endswith(WEIGHT_SUFFIXES) and not f.name.endswith(".index.json") and f.name != "config.json" and not (tmp / f.name).exists():
             shutil.copy2(f, tmp / f.name)
-    model.save_pretrained(str(tmp))
+    for name in ("training_args.bin",):  # trainer bookkeeping, not part of a model folder
+        (tmp / name).unlink(missing_ok=True)
     if dest.exists():  # left by a run killed between the rename and the manifest update
         shutil.rmtree(dest)
     tmp.rename(dest)
@@ -176,8 +189,23 @@ def trl_common(cfg: Any, work: Path, epochs: float, gpu: bool, progress: bool) -
         bf16=bool(gpu and cfg.bf16),
         gradient_checkpointing=bool(gpu and cfg.gradient_checkpointing),
         deepspeed=cfg.deepspeed or None,
-        disable_tqdm=not progress,
+        disable_tqdm=False,  # the bar is chosen by `quiet_logs`
     )
+
+
+def quiet_logs(trainer: Any, progress: bool) -> None:
+    """Keep the step progress bar (when asked) but not a printed dict per logged step; the logs
+    still land in `trainer.state.log_history`, which the diagnostics read."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class StepBar(ProgressCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+            pass
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if progress:
+        trainer.add_callback(StepBar())
 
 
 def last_checkpoint(work: Path) -> str | None:
@@ -195,8 +223,9 @@ def train_sft(cfg: Any, pairs: list[tuple[Task, Sample, str]], src: Path, dest: 
     model, processor, gpu = load_trainable(src)
     args = SFTConfig(**trl_common(cfg, work, epochs, gpu, progress), assistant_only_loss=True, max_length=cfg.max_length)
     trainer = SFTTrainer(model=model, args=args, train_dataset=to_dataset(sft_rows(pairs, cfg.image_max_pixels), cfg.seed), processing_class=processor)
+    quiet_logs(trainer, progress)
     trainer.train(resume_from_checkpoint=last_checkpoint(work))
-    save_stage(trainer.model, src, dest)
+    save_stage(trainer, src, dest)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return {
         "kind": "sft", "items": len(pairs), "steps": trainer.state.global_step, "epochs": epochs,
@@ -233,8 +262,9 @@ def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path,
 
         args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards="group")
         trainer = GRPOTrainer(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
+    quiet_logs(trainer, progress)
     trainer.train(resume_from_checkpoint=last_checkpoint(work))
-    save_stage(trainer.model, src, dest)
+    save_stage(trainer, src, dest)
     diag = rft_diagnostics(trainer.state.log_history, reward.log, cfg, len(items), epochs, trainer.state.global_step, started)
     diag["per_device_batch_size"] = common["per_device_train_batch_size"]
     return diag

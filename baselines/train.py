@@ -108,19 +108,23 @@ def _open_run(out: Path, identity: dict[str, Any], general: list[str], cfg: Any)
         return manifest
     if out.exists() and any(out.iterdir()):
         raise HarnessError(f"{out} is not empty and holds no run manifest; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    if st.is_main_process():
+        out.mkdir(parents=True, exist_ok=True)
     manifest = {
         "base": identity["base"], "stages": [], "general": general,
         "training": {**identity, "config": config_dict(cfg), "harness_version": harness.__version__, "created": _now()},
     }
-    atomic_write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    if st.is_main_process():
+        atomic_write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
 def _finish_stage(out: Path, manifest: dict[str, Any], t: int, stages: list[tuple[str, str]], diag: dict[str, Any]) -> None:
     diag = {"stage": t, **diag, "finished": _now()}
-    atomic_write_text(out / "diagnostics" / f"stage{t}.json", json.dumps(diag, indent=2, default=str) + "\n")
     manifest["stages"].extend({"task": spec, "path": path} for spec, path in stages)
+    if not st.is_main_process():  # under `accelerate launch`, rank 0 alone writes run files
+        return
+    atomic_write_text(out / "diagnostics" / f"stage{t}.json", json.dumps(diag, indent=2, default=str) + "\n")
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     shutil.rmtree(out / ".work" / f"stage{t}", ignore_errors=True)
 

@@ -101,11 +101,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _require_trl() -> None:
     try:
         import trl  # noqa: F401
     except ImportError:
-        raise HarnessError("training needs the train extra: pip install -e '.[train]'") from None
+        raise HarnessError("training needs TRL: pip install -e '.[train]' (or '.[dev]')") from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    _require_trl()
     from baselines.train import train_run
 
     _quiet_libraries()
@@ -115,6 +119,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    _require_trl()
     from harness.demo import run_demo
 
     _quiet_libraries()
