@@ -10,8 +10,9 @@ no-CoT ablation).
 
 Protocol `paper`, exactly Paper A's reward code (EasyR1 `reward_function/math.py` with the PyPI
 package `mathruler`):
-1. whitespace around `<`, `>` and `/` is removed from the response (`\\s*(<|>|/)\\s*` -> `\\1`);
-   both rules below see the result;
+1. whitespace around `<`, `>` and `/` is removed from the response (`\\s*(<|>|/)\\s*` -> `\\1`,
+   computed in linear time by `tasks.extract.strip_markup_whitespace`, same result); both rules
+   below see the result;
 2. format = 1 if it fully matches `<think>.*</think>.*\\boxed\\{.*\\}.*` (dot matches newline);
 3. accuracy = 1 if `mathruler.grader.grade_answer(extract_boxed_content(r), gold)`.
    `extract_boxed_content` reads the *last* `\\boxed{` only and returns the string "None" when
