@@ -55,7 +55,7 @@ class TaskReward:
             task, sample = self.items[key]
             text = completion_text(completion)
             score = task.score(text, sample)
-            reward = task.reward(text, sample)
+            reward = task.reward_of(score)  # = task.reward(text, sample), scored once
             tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if self.tokenizer is not None else 0
             self.log.append({"reward": reward, "acc": score.parts.get("acc", score.value), "fmt": score.parts.get("fmt", 0.0), "tokens": tokens})
             rewards.append(reward)

@@ -82,11 +82,11 @@ def _check_base(base: str) -> str:
 
         check_model_folder(path, "base")
         return str(path.resolve())
-    from harness.checkpoints import _hub_snapshot, _looks_like_hub_id
+    from harness.checkpoints import hub_snapshot, looks_like_hub_id
 
-    if not _looks_like_hub_id(base):
+    if not looks_like_hub_id(base):
         raise HarnessError(f"base model not found: {base}")
-    return str(_hub_snapshot(base, "base"))
+    return str(hub_snapshot(base, "base"))
 
 
 def _open_run(out: Path, identity: dict[str, Any], general: list[str], cfg: Any) -> dict[str, Any]:

@@ -99,19 +99,20 @@ def _discover(folder: Path, sequence: list[str] | None) -> Run:
     return Run(folder, stages, [])
 
 
-def _looks_like_hub_id(text: str) -> bool:
+def looks_like_hub_id(text: str) -> bool:
+    """`owner/name` as the Hugging Face hub writes ids (for models and datasets alike)."""
     return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", text)) and not text.startswith((".", "/"))
 
 
 def _resolve(stage: Stage) -> None:
     """Give every stage a local folder (downloading a hub base if needed) and check it."""
     label = f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)")
-    if stage.index == 0 and not stage.local.exists() and _looks_like_hub_id(stage.path):
-        stage.local = _hub_snapshot(stage.path, label)
+    if stage.index == 0 and not stage.local.exists() and looks_like_hub_id(stage.path):
+        stage.local = hub_snapshot(stage.path, label)
     check_model_folder(stage.local, label)
 
 
-def _hub_snapshot(repo_id: str, label: str) -> Path:
+def hub_snapshot(repo_id: str, label: str) -> Path:
     from huggingface_hub import snapshot_download
 
     try:

@@ -153,10 +153,14 @@ class Task:
         return {}
 
     def reward(self, response: str, sample: Sample) -> float:
-        """Training reward, built from `score` (one source of truth). Paper A's rule by default:
-        0.9 * accuracy + 0.1 * format in the `cot` style, accuracy alone otherwise."""
-        s = self.score(response, sample)
-        if self.style == "cot":
+        """Training reward, built from `score` (one source of truth): `reward_of(score(...))`."""
+        return self.reward_of(self.score(response, sample))
+
+    def reward_of(self, s: Score) -> float:
+        """The training reward of a score. Paper A's rule by default: 0.9 * accuracy + 0.1 *
+        format in the think/boxed styles (`cot`; `paper` for the CPT tasks), accuracy alone
+        otherwise."""
+        if self.style in ("cot", "paper"):
             return 0.9 * s.parts.get("acc", s.value) + 0.1 * s.parts.get("fmt", 0.0)
         return s.parts.get("acc", s.value)
 

@@ -157,10 +157,9 @@ class Jigsaw(Task):
         acc = 1.0 if hit == 1.0 else 0.0
         return Score(acc, " ".join(map(str, numbers)), True, {"acc": acc, "hit": hit, "fmt": fmt})
 
-    def reward(self, response: str, sample: Sample) -> float:
+    def reward_of(self, s: Score) -> float:
         """Paper B: R_hit + R_acc + R_fmt, from `score`."""
-        p = self.score(response, sample).parts
-        return p["hit"] + p["acc"] + p["fmt"]
+        return s.parts["hit"] + s.parts["acc"] + s.parts["fmt"]
 
 
 def synthetic_picture(rng: random.Random, size: int) -> Image.Image:

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from harness.checkpoints import looks_like_hub_id
 from harness.errors import HarnessError
 from tasks.base import Sample
 
@@ -122,9 +122,6 @@ def check_images(samples: list[Sample], skip_missing: bool) -> list[str]:
     return missing
 
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
 def detect_source(data: str) -> str:
     """The kind of a `data=` value (see the module docstring); a clear error when it is none."""
     path = Path(data)
@@ -147,7 +144,7 @@ def detect_source(data: str) -> str:
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
             return "saved"
         return "folder"
-    if _HUB_ID.match(data) and not data.startswith((".", "/")):
+    if looks_like_hub_id(data):
         return "hub"
     raise HarnessError(f"data {data!r}: no such file or folder, and not a hub dataset id (owner/name)")
 

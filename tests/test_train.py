@@ -145,3 +145,17 @@ def test_sigkill_mid_stage_then_rerun_resumes(tiny_model, tmp_path):
     run = load_run(out)
     assert [s.path for s in run.stages[1:]] == ["stage1-toy_science", "stage2-toy_spatial"]
     assert not (out / ".work").exists() and not list(out.glob("*.partial"))
+
+
+def test_paper_style_reward_counts_format(tmp_path):
+    """Paper A's reward for the CPT tasks (style `paper`): 0.9 accuracy + 0.1 format."""
+    import json as _json
+
+    data = tmp_path / "geo.json"
+    data.write_text(_json.dumps([{"messages": [{"role": "user", "content": "<image>Find x."}, {"role": "assistant", "content": "3"}], "images": ["a.png"]}]))
+    task = get_task(f"geometry3k:data={data}")
+    sample = task.load("test")[0]
+    assert task.reward("<think>x</think> \\boxed{4}", sample) == pytest.approx(0.1)
+    assert task.reward("<think>x</think> \\boxed{3}", sample) == pytest.approx(1.0)
+    assert task.reward("\\boxed{3}", sample) == pytest.approx(0.9)
+    assert get_task(f"geometry3k:data={data},style=direct").reward("\\boxed{3}", sample) == 1.0
