@@ -112,18 +112,16 @@ def to_dataset(rows: list[dict[str, Any]], seed: int):
 # ---- models -----------------------------------------------------------------------------------
 
 def load_trainable(src: Path) -> tuple[Any, Any, bool]:
-    """(model, processor, on_gpu) for training from a model folder."""
+    """(model, processor, on_gpu) for training from a model folder, loaded as the engine loads
+    it (the trainer switches the model to training mode)."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
 
-    from harness.engine.hf import default_device_and_dtype, load_processor
+    from harness.engine.hf import default_device_and_dtype, load_model, load_processor
 
     device, dtype = default_device_and_dtype()
     try:
         processor = load_processor(str(src))
-        config = AutoConfig.from_pretrained(str(src))
-        cls = AutoModelForImageTextToText if hasattr(config, "vision_config") else AutoModelForCausalLM
-        model = cls.from_pretrained(str(src), dtype=getattr(torch, dtype))
+        model = load_model(str(src), getattr(torch, dtype), device)
     except (OSError, ValueError, KeyError) as e:
         raise HarnessError(f"cannot load model from {src}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     return model, processor, device == "cuda"
@@ -153,9 +151,7 @@ def save_stage(trainer: Any, src: Path, dest: Path) -> None:
             shutil.copy2(f, tmp / f.name)
     for name in ("training_args.bin",):  # trainer bookkeeping, not part of a model folder
         (tmp / name).unlink(missing_ok=True)
-    if dest.exists():  # left by a run killed between the rename and the manifest update
-        shutil.rmtree(dest)
-    tmp.rename(dest)
+    _publish(tmp, dest)
 
 
 def copy_stage(src: Path, dest: Path) -> None:
@@ -164,12 +160,17 @@ def copy_stage(src: Path, dest: Path) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     shutil.copytree(src, tmp)
-    if dest.exists():
+    _publish(tmp, dest)
+
+
+def _publish(tmp: Path, dest: Path) -> None:
+    """Rename a finished `.partial` folder into place."""
+    if dest.exists():  # left by a run killed between the rename and the manifest update
         shutil.rmtree(dest)
     tmp.rename(dest)
 
 
-def trl_common(cfg: Any, work: Path, epochs: float, gpu: bool, progress: bool) -> dict[str, Any]:
+def trl_common(cfg: Any, work: Path, epochs: float, gpu: bool) -> dict[str, Any]:
     return dict(
         output_dir=str(work),
         learning_rate=cfg.learning_rate,
@@ -221,7 +222,7 @@ def train_sft(cfg: Any, pairs: list[tuple[Task, Sample, str]], src: Path, dest: 
 
     started = time.time()
     model, processor, gpu = load_trainable(src)
-    args = SFTConfig(**trl_common(cfg, work, epochs, gpu, progress), assistant_only_loss=True, max_length=cfg.max_length)
+    args = SFTConfig(**trl_common(cfg, work, epochs, gpu), assistant_only_loss=True, max_length=cfg.max_length)
     trainer = SFTTrainer(model=model, args=args, train_dataset=to_dataset(sft_rows(pairs, cfg.image_max_pixels), cfg.seed), processing_class=processor)
     quiet_logs(trainer, progress)
     trainer.train(resume_from_checkpoint=last_checkpoint(work))
@@ -240,7 +241,7 @@ def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path,
     model, processor, gpu = load_trainable(src)
     tokenizer = getattr(processor, "tokenizer", processor)
     reward = TaskReward({sample_key(t, s): (t, s) for t, s in items}, tokenizer)
-    common = trl_common(cfg, work, epochs, gpu, progress)
+    common = trl_common(cfg, work, epochs, gpu)
     # Few items (e.g. after RIF filtering) cannot fill one generation batch; shrink it to fit
     # rather than fail, and record the change.
     steps_per_generation = cfg.steps_per_generation or cfg.grad_accum
