@@ -210,9 +210,23 @@ def quiet_logs(trainer: Any, progress: bool) -> None:
 
 
 def last_checkpoint(work: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest *complete* TRL checkpoint in `work`, or None. The trainer creates the folder
+    first and writes `trainer_state.json` last, so a kill during a save leaves a folder without
+    it; such a folder is removed rather than resumed from (resuming from it fails)."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-    return get_last_checkpoint(str(work)) if work.is_dir() else None
+    if not work.is_dir():
+        return None
+    found = []
+    for folder in work.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        step = folder.name.rsplit("-", 1)[-1]
+        if not step.isdigit():
+            continue
+        if (folder / "trainer_state.json").is_file():
+            found.append((int(step), folder))
+        elif is_main_process():
+            shutil.rmtree(folder, ignore_errors=True)
+    return str(max(found)[1]) if found else None
 
 
 # ---- the two training kinds -------------------------------------------------------------------

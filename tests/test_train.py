@@ -115,6 +115,21 @@ def test_bad_input_is_one_line_and_overwrites_nothing(tiny_model, tmp_path):
     assert {p: p.read_bytes() for p in other.rglob("*") if p.is_file()} == before
 
 
+def test_resume_skips_a_checkpoint_torn_by_a_kill(tmp_path):
+    """A kill during a TRL save leaves a checkpoint folder without trainer_state.json (written
+    last): resuming picks the newest complete one and removes the torn one."""
+    work = tmp_path / "work"
+    for step, complete in ((4, True), (8, True), (12, False)):
+        folder = work / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(b"x")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert st.last_checkpoint(work) == str(work / "checkpoint-8")
+    assert not (work / "checkpoint-12").exists()
+    assert st.last_checkpoint(tmp_path / "none") is None
+
+
 def test_cli_errors(tiny_model, tmp_path):
     r = subprocess.run([sys.executable, "-m", "harness.cli", "train", "--method", "dpo", "--sequence", "toy3", "--base", str(tiny_model), "--out", str(tmp_path / "x")],
                        capture_output=True, text=True)
