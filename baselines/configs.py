@@ -146,12 +146,40 @@ def load_config(method: str, path: str | Path | None) -> StageConfig:
     unknown = sorted(set(values) - names)
     if unknown:
         raise HarnessError(f"{path}: unknown key {unknown[0]!r} for method {method!r} (keys: {', '.join(sorted(names))})")
-    config = cls(**values)
+    config = cls(**_checked_types(cls, values, path))
     if method == "rloo":
         config.estimator = "rloo"
     if isinstance(config, MultitaskConfig) and config.joint_method not in ("grpo", "sft"):
         raise HarnessError(f"{path}: joint_method must be 'grpo' or 'sft'")
     return config
+
+
+def _checked_types(cls: type[StageConfig], values: dict[str, Any], path: Any) -> dict[str, Any]:
+    """The file's values, each of its default's type (an int is accepted for a float and becomes
+    one), or a one-line error naming the key, before anything is written."""
+    defaults = cls()
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        default = getattr(defaults, key)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        elif isinstance(default, dict):
+            ok = isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in value.items()
+            )
+            value = {k: float(v) for k, v in value.items()} if ok else value
+        else:
+            ok = isinstance(value, type(default))
+        if not ok:
+            kind = "a table of numbers" if isinstance(default, dict) else f"a {type(default).__name__}"
+            raise HarnessError(f"{path}: {key} = {value!r} is not {kind} (default: {default!r})")
+        out[key] = value
+    return out
 
 
 def config_dict(config: StageConfig) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 `build_tiny_model(out, seed)` writes a standard Hugging Face folder: weights and config
 (reloadable with `AutoModelForImageTextToText`), a byte-level BPE tokenizer trained here with
 `tokenizers` on text from the procedural tasks, a Qwen-style chat template, and an image-only
-processor (`AutoProcessor.from_pretrained(out, trust_remote_code=True)`; see
-`image_only_processor.py` for why). Random init: the model is untrained until a trainer runs.
+processor named by `processor_class` in `processor_config.json`, without an `auto_map` (the
+harness loads it by class; see `harness/engine/image_only_processor.py` for why). Random init: the model is untrained until a trainer runs.
 
 Same seed, same bytes: the fingerprint of a rebuilt model equals the first one's.
 """
@@ -113,7 +113,7 @@ def build_processor(spec: TinySpec = TinySpec()):
     from transformers import PreTrainedTokenizerFast
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    from baselines.image_only_processor import ImageOnlyQwen2_5_VLProcessor
+    from harness.engine.image_only_processor import ImageOnlyQwen2_5_VLProcessor
 
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=Tokenizer.from_str(_trained_tokenizer_json(spec.vocab_size)),
@@ -123,7 +123,6 @@ def build_processor(spec: TinySpec = TinySpec()):
         model_max_length=4096,
     )
     image_processor = Qwen2VLImageProcessorPil(min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
-    ImageOnlyQwen2_5_VLProcessor.register_for_auto_class("AutoProcessor")
     return ImageOnlyQwen2_5_VLProcessor(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE
     )

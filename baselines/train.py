@@ -90,6 +90,8 @@ def _check_base(base: str) -> str:
 
 
 def _open_run(out: Path, identity: dict[str, Any], general: list[str], cfg: Any) -> dict[str, Any]:
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"--out {out} is a file, not a run folder")
     manifest_path = out / MANIFEST
     if manifest_path.is_file():
         try:

@@ -6,6 +6,10 @@ on the t-th task. Relative paths are relative to the run folder.
 
 Without a manifest: the sub-folders holding a `config.json` are the stages, in natural order
 (`stage2` before `stage10`), the first being the base; `--sequence` names the trained tasks.
+
+A manifest is untrusted input: every path it names must resolve (symlinks followed) inside the
+run folder unless the caller allows external paths, and a hub id is fetched only when the caller
+allows the hub. Every stage folder then passes `check_model_folder` before any work.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.fingerprint import check_model_folder
+from tasks.sources import looks_like_hub_id
 
 MANIFEST = "manifest.json"
 
@@ -44,7 +49,12 @@ def natural_key(name: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
-def load_run(folder: str | Path, sequence: list[str] | None = None) -> Run:
+def load_run(
+    folder: str | Path, sequence: list[str] | None = None, allow_external_paths: bool = False, allow_hub: bool = False
+) -> Run:
+    """The run in `folder`, every stage checked. `allow_external_paths`: manifest paths may
+    leave the folder (runs of `harness train` name their base outside it); `allow_hub`: a base
+    given as a hub id may be downloaded."""
     folder = Path(folder)
     if not folder.exists():
         raise HarnessError(f"checkpoint directory not found: {folder}")
@@ -60,7 +70,7 @@ def load_run(folder: str | Path, sequence: list[str] | None = None) -> Run:
     else:
         run = _discover(folder, sequence)
     for stage in run.stages:
-        _resolve(stage)
+        _resolve(stage, folder, allow_external_paths, allow_hub)
     return run
 
 
@@ -99,16 +109,23 @@ def _discover(folder: Path, sequence: list[str] | None) -> Run:
     return Run(folder, stages, [])
 
 
-def looks_like_hub_id(text: str) -> bool:
-    """`owner/name` as the Hugging Face hub writes ids (for models and datasets alike)."""
-    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", text)) and not text.startswith((".", "/"))
-
-
-def _resolve(stage: Stage) -> None:
-    """Give every stage a local folder (downloading a hub base if needed) and check it."""
+def _resolve(stage: Stage, folder: Path, allow_external_paths: bool, allow_hub: bool) -> None:
+    """Give every stage a local folder (downloading a hub base if allowed) and check it."""
     label = f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)")
     if stage.index == 0 and not stage.local.exists() and looks_like_hub_id(stage.path):
+        if not allow_hub:
+            raise HarnessError(
+                f"{label}: {stage.path!r} is a hub id; pass --allow-hub to download it (or give a local folder)"
+            )
         stage.local = hub_snapshot(stage.path, label)
+    elif not allow_external_paths:
+        inside = folder.resolve()
+        target = stage.local.resolve()
+        if target != inside and inside not in target.parents:
+            raise HarnessError(
+                f"{label}: path {stage.path!r} leads outside the checkpoint directory {folder} (to {target}); "
+                "pass --allow-external-paths if you trust this manifest (runs of `harness train` keep their base outside)"
+            )
     check_model_folder(stage.local, label)
 
 

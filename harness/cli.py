@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.files import atomic_write_text
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -61,6 +62,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise HarnessError(f"unknown backend {args.backend!r} (available: {', '.join(BACKENDS)})")
     if args.limit is not None and args.limit < 1:
         raise HarnessError("--limit must be at least 1")
+    if args.batch_size < 1:
+        raise HarnessError("--batch-size must be at least 1")
     sequence = resolve_sequence(args.sequence)[0] if args.sequence else None
     task_specs = _split(args.tasks)
     if task_specs:
@@ -68,7 +71,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         for spec in task_specs:
             get_task(spec)  # unknown tasks fail before any model is touched
-    run = load_run(args.checkpoint_dir, sequence)
+    run = load_run(args.checkpoint_dir, sequence, allow_external_paths=args.allow_external_paths, allow_hub=args.allow_hub)
+    if not (Path(args.checkpoint_dir) / "manifest.json").is_file():
+        order = ", ".join(f"{s.path} ({s.task or 'base'})" for s in run.stages)
+        print(f"no manifest.json: took {run.stages[0].path} as the base; stage order: {order}")
     if args.protocol:
         from harness.evaluate import plan_columns
 
@@ -84,7 +90,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress=not args.no_progress, protocol=args.protocol,
     )
     report = render_report(results)
-    (out / "report.md").write_text(report)
+    atomic_write_text(out / "report.md", report)
     save_heatmap(results, out / "heatmap.png")
     print(report)
     stats = results["run_stats"]
@@ -98,6 +104,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     summary = score_file(args.task, args.data, Path(args.responses), Path(args.out), args.protocol)
     extra = summary.pop("summary_metrics", {})
     print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in {**summary, **extra}.items()))
+    if summary["missing"]:
+        print(f"note: {summary['missing']} of {summary['n']} samples have no response; they count as wrong (and invalid) in accuracy and invalid_rate")
     return 0
 
 
@@ -144,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=int, default=8)
     e.add_argument("--seed", type=int, default=0, help="sampling seed (unused by greedy contracts)")
     e.add_argument("--protocol", help="scoring protocol for the tasks that have it, e.g. official (default: each task's first)")
+    e.add_argument("--allow-external-paths", action="store_true",
+                   help="let manifest paths lead outside the checkpoint directory (runs of `harness train` keep their base outside)")
+    e.add_argument("--allow-hub", action="store_true", help="let a base given as a hub id be downloaded")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.set_defaults(func=cmd_eval)
 

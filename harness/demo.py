@@ -51,7 +51,7 @@ def run_demo(out: Path, store: Path | None = None, limit: int = 48, progress: bo
         train_run(method, DEMO_SEQUENCE, str(base), out / "runs" / method, str(CONFIGS / f"{method}-tiny.toml"), progress=progress)
     for method in METHODS:
         print(f"3/3 evaluating the {method} run ({limit} test samples per task)", flush=True)
-        results[method] = run_eval(load_run(out / "runs" / method), out / "eval" / method, store, limit=limit, progress=progress)
+        results[method] = run_eval(load_run(out / "runs" / method, allow_external_paths=True), out / "eval" / method, store, limit=limit, progress=progress)
         report = render_report(results[method], title=f"{method}: sequence {DEMO_SEQUENCE}")
         (out / "eval" / method / "report.md").write_text(report)
         save_heatmap(results[method], out / "eval" / method / "heatmap.png", title=f"demo: {method}")

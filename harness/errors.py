@@ -1,6 +1,6 @@
-"""One exception type for problems the user can fix; the CLI prints its message on one line."""
+"""The harness's user-facing error type. It lives with the tasks (the bottom layer, which raises it
+too); this module re-exports it for the layers above."""
 
+from tasks.errors import HarnessError
 
-class HarnessError(Exception):
-    """Bad input or state: unknown task, missing folder, corrupt store, ... The message names
-    the problem in one line and, where useful, what to do about it."""
+__all__ = ["HarnessError"]

@@ -25,8 +25,8 @@ from harness.engine import Request, backend_identity, open_backend
 from harness.engine.base import request_seed
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
-from harness.fingerprint import FingerprintCache, fingerprint
-from harness.store import ResponseStore
+from harness.fingerprint import FingerprintCache, fingerprint, sample_digest
+from harness.store import ResponseStore, check_writable_folder
 from tasks import Sample, Task, get_task
 from tasks.base import stable_hash
 
@@ -91,10 +91,17 @@ def run_eval(
     """Generate what the store lacks, score, write the bundle. `protocol` names a scoring
     protocol for the tasks that have it (the others keep their first); None: each task's first."""
     started = time.time()
+    if batch_size < 1:
+        raise HarnessError("batch size must be at least 1")
     sequence, general = plan_columns(run, task_specs)
     columns = sequence + general
     if not columns:
         raise HarnessError("nothing to evaluate: no tasks selected")
+    check_writable_folder(out, "output folder")
+    store = ResponseStore(store_root)
+    if store.prepare() and progress:
+        print(f"created the response store at {store.root} (shared by later runs; --store or $CPT_HARNESS_STORE moves it)", file=sys.stderr)
+    protocols = {t.spec: protocol if protocol in t.protocols else t.protocols[0] for t in columns}
     samples: dict[str, list[Sample]] = {}
     skipped: dict[str, list[str]] = {}
     for task in columns:
@@ -104,10 +111,11 @@ def run_eval(
         samples[task.spec] = items
         if not samples[task.spec]:
             raise HarnessError(f"task {task.spec!r} has no test samples to evaluate")
+        task.check_protocol(protocols[task.spec], items)
 
-    store = ResponseStore(store_root)
     cache = FingerprintCache(store.root / "fingerprints.json")
     fps = [fingerprint(stage.local, cache) for stage in run.stages]
+    digests = {spec: {s.id: sample_digest(s, cache) for s in items} for spec, items in samples.items()}
     cache.save()
     engine_id = backend_identity(backend)
     hashes = {t.spec: gen_hash(t, engine_id, seed) for t in columns}
@@ -121,29 +129,43 @@ def run_eval(
         per_task: dict[str, dict[str, str]] = {}
         try:
             for task in columns:
-                spec, ghash = task.spec, hashes[task.spec]
-                stored = store.load(fp, spec)
-                have = {sid: rec["response"] for (ver, gh, sid), rec in stored.items() if ver == task.version and gh == ghash}
-                missing = [s for s in samples[spec] if s.id not in have]
-                if missing:
-                    if engine is None:
-                        engine = open_backend(backend, str(stage.local), batch_size=batch_size)
-                    requests = [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing]
-                    bar = tqdm(total=len(missing), desc=f"  stage {stage.index} {spec}", unit="sample", leave=False, disable=not progress, position=1)
-                    for batch in engine.generate(requests, task.contract()):
-                        store.append(
-                            {
-                                "fingerprint": fp, "task": spec, "task_version": task.version,
-                                "sample_id": req.id, "gen_hash": ghash, "response": text,
-                                "backend": engine_id, "created": _now(),
-                            }
-                            for req, text in batch
-                        )
-                        for req, text in batch:
-                            have[req.id] = text
-                        generated += len(batch)
-                        bar.update(len(batch))
-                    bar.close()
+                spec, ghash, digest = task.spec, hashes[task.spec], digests[task.spec]
+
+                def stored_responses() -> dict[str, str]:
+                    return {
+                        sid: rec["response"] for (ver, gh, sid, sh), rec in store.load(fp, spec).items()
+                        if ver == task.version and gh == ghash and digest.get(sid) == sh
+                    }
+
+                have = stored_responses()
+                if any(s.id not in have for s in samples[spec]):
+                    # Another process may be generating this pair: wait for it, then take what it stored.
+                    def waiting(stage=stage, spec=spec) -> None:
+                        if progress:
+                            print(f"stage {stage.index} {spec}: waiting for another harness process that is generating it", file=sys.stderr)
+
+                    with store.generation_lock(fp, spec, on_wait=waiting):
+                        have = stored_responses()
+                        missing = [s for s in samples[spec] if s.id not in have]
+                        if missing:
+                            if engine is None:
+                                engine = open_backend(backend, str(stage.local), batch_size=batch_size)
+                            requests = [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing]
+                            bar = tqdm(total=len(missing), desc=f"  stage {stage.index} {spec}", unit="sample", leave=False, disable=not progress, position=1)
+                            for batch in engine.generate(requests, task.contract()):
+                                store.append(
+                                    {
+                                        "fingerprint": fp, "task": spec, "task_version": task.version,
+                                        "sample_id": req.id, "sample_hash": digest[req.id], "gen_hash": ghash,
+                                        "response": text, "backend": engine_id, "created": _now(),
+                                    }
+                                    for req, text in batch
+                                )
+                                for req, text in batch:
+                                    have[req.id] = text
+                                generated += len(batch)
+                                bar.update(len(batch))
+                            bar.close()
                 per_task[spec] = have
         finally:
             if engine is not None:
@@ -151,7 +173,6 @@ def run_eval(
         responses.append(per_task)
     stage_bar.close()
 
-    protocols = {t.spec: protocol if protocol in t.protocols else t.protocols[0] for t in columns}
     scored = {
         (stage_idx, t.spec): [t.score_as(protocols[t.spec], per_task[t.spec][s.id], s) for s in samples[t.spec]]
         for stage_idx, per_task in enumerate(responses)
@@ -184,15 +205,9 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
         for task in columns
     }
     seq_names = [t.spec for t in sequence]
-    m: dict[str, Any] = dict(avg_acc=None, fm=None, bwt=None, forgetting=None, fwt=None)
+    m: dict[str, Any] = {key: None for key in metrics.METRIC_KEYS}
     if seq_names == [get_task(s).spec for s in run.sequence] and T >= 1:
-        m.update(
-            avg_acc=metrics.avg_acc(accuracy, T),
-            fm=metrics.fm(accuracy, T),
-            bwt=metrics.bwt(accuracy, T),
-            forgetting=metrics.forgetting(accuracy, T),
-            fwt=metrics.fwt(accuracy, T),
-        )
+        m.update(metrics.sequence_metrics(accuracy, T))
     elif T >= 1:
         m["note"] = "sequence metrics need every trained task evaluated; some were left out with --tasks"
     m["invalid_rate"] = invalid
@@ -284,6 +299,21 @@ def write_bundle(out: Path, results: dict[str, Any], sample_files: dict[str, lis
     for rel, rows in sample_files.items():
         atomic_write_text(out / "samples" / rel, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    remove_stale_sample_files(out, set(sample_files))
+
+
+def remove_stale_sample_files(out: Path, keep: set[str]) -> None:
+    """A reused output folder keeps no per-sample file of a stage or task this bundle does not
+    have (they would read as part of it). Only `samples/stage*/*.jsonl` files are touched."""
+    samples = out / "samples"
+    if not samples.is_dir():
+        return
+    for path in samples.glob("stage*/*.jsonl"):
+        if path.is_file() and not path.is_symlink() and str(path.relative_to(samples)) not in keep:
+            path.unlink()
+    for folder in samples.glob("stage*"):
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _dist_version(name: str) -> str | None:

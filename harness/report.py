@@ -34,8 +34,11 @@ def render_report(results: dict[str, Any], title: str | None = None) -> str:
         ["AvgAcc", _fmt(m["avg_acc"])],
         ["FM (Paper A sign; negative = forgetting)", _fmt(m["fm"], True)],
         ["BWT", _fmt(m["bwt"], True)],
-        ["forgetting (classic, max-based; positive = forgetting)", _fmt(m["forgetting"], True)],
+        ["forgetting (Chaudhry et al., max over trained stages; positive = forgetting)", _fmt(m["forgetting"], True)],
         ["forward transfer", _fmt(m["fwt"], True)],
+        ["MFT (mean of the diagonal)", _fmt(m.get("mft"))],
+        ["MFN (mean of the final row; = AvgAcc)", _fmt(m.get("mfn"))],
+        ["MAA (mean over stages of the seen-task average)", _fmt(m.get("maa"))],
     ]
     out += [tabulate(metric_rows, ["sequence metric", "value"], tablefmt="github", disable_numparse=True), ""]
     if m.get("note"):
@@ -94,7 +97,8 @@ def save_heatmap(results: dict[str, Any], path: Path, title: str | None = None) 
     labels = stage_labels(results)
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(cols), 1.0 + 0.5 * len(labels)))
     im = ax.imshow(acc, cmap="viridis", vmin=0, vmax=100, aspect="auto")
-    ax.set_xticks(range(len(cols)), labels=cols, rotation=35, ha="right", fontsize=8)
+    seq = set(results["sequence"])
+    ax.set_xticks(range(len(cols)), labels=[c if c in seq else f"{c} (general)" for c in cols], rotation=35, ha="right", fontsize=8)
     ax.set_yticks(range(len(labels)), labels=labels, fontsize=8)
     for i, row in enumerate(acc):
         for j, v in enumerate(row):

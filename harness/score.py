@@ -1,7 +1,14 @@
 """`harness score`: score generations produced elsewhere, without loading any model.
 
 Input: JSON lines `{"id": ..., "response": ...}`. Output: JSON lines `{"id", "score",
-"extracted", "valid"}` in input order, written atomically, and a summary dict.
+"extracted", "valid"}` in input order, written atomically (the previous file is replaced only
+after everything succeeded), and a summary dict.
+
+Accounting: accuracy and the invalid rate are over the task's samples, not over the lines
+submitted: a sample with no response counts as wrong (and is reported as missing). An id that
+is not in the data, the same id twice with different responses, and an empty responses file
+are errors; the same id twice with the same response counts once. `--out` may not be the
+responses file or the data file.
 """
 
 from __future__ import annotations
@@ -51,22 +58,41 @@ def score_file(task_spec: str, data: str, responses: Path, out: Path, protocol: 
     protocol = protocol or task.protocols[0]
     if protocol not in task.protocols:
         raise HarnessError(f"task {task.name!r} has no protocol {protocol!r} (protocols: {', '.join(task.protocols)})")
+    for source, what in ((responses, "responses file"), (Path(data), "data")):
+        if out.resolve() == source.resolve():
+            raise HarnessError(f"--out {out} is the {what}; write the scores elsewhere")
+    if out.exists() and not out.is_file():
+        raise HarnessError(f"--out {out} exists and is not a file")
     rows = read_responses(responses)  # a bad responses file fails before any data is read
-    samples = {s.id: s for s in task.load("test")}
-    unknown = [str(r["id"]) for r in rows if str(r["id"]) not in samples]
+    if not rows:
+        raise HarnessError(f"{responses}: no responses (the file is empty)")
+    first: dict[str, str] = {}
+    for r in rows:
+        sid = str(r["id"])
+        if sid in first and first[sid] != r["response"]:
+            raise HarnessError(f"{responses}: id {sid!r} appears twice with different responses")
+        first.setdefault(sid, r["response"])
+    all_samples = task.load("test")
+    task.check_protocol(protocol, all_samples)
+    samples = {s.id: s for s in all_samples}
+    unknown = [sid for sid in first if sid not in samples]
     if unknown:
         raise HarnessError(f"{len(unknown)} response ids are not in {data} (first: {unknown[0]!r})")
-    scored, scores = [], []
-    for r in rows:
-        sc = task.score_as(protocol, r["response"], samples[str(r["id"])])
-        scores.append(sc)
-        scored.append({"id": r["id"], "score": sc.value, "extracted": sc.extracted, "valid": sc.valid})
+    by_id = {sid: task.score_as(protocol, response, samples[sid]) for sid, response in first.items()}
+    scored = [
+        {"id": r["id"], "score": by_id[str(r["id"])].value, "extracted": by_id[str(r["id"])].extracted, "valid": by_id[str(r["id"])].valid}
+        for r in rows
+    ]
     atomic_write_text(out, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in scored))
-    n = len(scored)
+    n, answered = len(samples), len(by_id)
+    missing = n - answered
     return {
         "task": task.name, "version": task.version, "protocol": protocol, "n": n,
-        "accuracy": 100.0 * sum(s["score"] for s in scored) / n if n else None,
-        "invalid_rate": 100.0 * sum(not s["valid"] for s in scored) / n if n else None,
-        "covered": f"{len({str(r['id']) for r in rows})} of {len(samples)} samples",
-        "summary_metrics": task.summary_metrics(scores),
+        "accuracy": 100.0 * sum(sc.value for sc in by_id.values()) / n,
+        "invalid_rate": 100.0 * (sum(not sc.valid for sc in by_id.values()) + missing) / n,
+        "answered": answered,
+        "missing": missing,
+        "duplicate_lines": len(rows) - answered,
+        # Precision/recall-style summaries (POPE) need a prediction per sample: over the answered ones.
+        "summary_metrics": task.summary_metrics(list(by_id.values())),
     }

@@ -1,8 +1,17 @@
 """The response store: every generation ever made, keyed by content, append-only.
 
-One record per (checkpoint fingerprint, task spec, task version, sample id, generation hash).
-The generation hash covers the generation contract, the backend and the seed. Records live in
-JSON-lines files, one per (fingerprint, task): `ROOT/<fp[:2]>/<fp>/<task>.jsonl`.
+One record per (checkpoint fingerprint, task spec, task version, sample id, sample hash,
+generation hash). The sample hash covers what the task loaded for that sample: its prompt
+(messages), its gold answer and the bytes of its images (`harness.fingerprint.sample_digest`),
+so two data files under the same spec never share records, and a rewritten data file
+regenerates exactly the samples that changed. The generation hash covers the generation
+contract, the backend and the seed. Records live in JSON-lines files, one per (fingerprint,
+task): `ROOT/<fp[:2]>/<fp>/<task>.jsonl`. Records written before sample hashes existed have
+none and are never matched.
+
+Concurrency: `generation_lock(fp, task)` is an exclusive lock per (fingerprint, task) that a
+process holds while it generates that pair's missing records; a second process waits for it,
+reloads, and generates only what is still missing.
 
 Writes: a batch of records is appended under an exclusive lock, flushed and fsynced before the
 call returns, so a kill loses at most the batch being written. A torn last line (a kill in the
@@ -18,13 +27,14 @@ import fcntl
 import json
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from harness.errors import HarnessError
 
-KEY_FIELDS = ("fingerprint", "task", "task_version", "sample_id", "gen_hash")
-Key = tuple[str, str, str]  # (task_version, gen_hash, sample_id) within one file
+KEY_FIELDS = ("fingerprint", "task", "task_version", "sample_id", "sample_hash", "gen_hash")
+Key = tuple[str, str, str, str]  # (task_version, gen_hash, sample_id, sample_hash) within one file
 
 
 def default_store_root() -> Path:
@@ -34,6 +44,20 @@ def default_store_root() -> Path:
         return Path(os.environ["CPT_HARNESS_STORE"])
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "cpt-harness" / "store"
+
+
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Create `folder` if needed and prove it writable with a probe file, or raise a one-line
+    HarnessError: an unwritable output must fail before any work, not after it."""
+    if folder.exists() and not folder.is_dir():
+        raise HarnessError(f"{what} {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise HarnessError(f"cannot write to the {what} {folder}: {e.strerror or e}") from None
 
 
 def _safe(name: str) -> str:
@@ -47,8 +71,35 @@ class ResponseStore:
     def file_for(self, fingerprint: str, task: str) -> Path:
         return self.root / fingerprint[:2] / fingerprint / f"{_safe(task)}.jsonl"
 
+    def prepare(self) -> bool:
+        """Create the store folder if needed and check that it can be written, before any work;
+        True when it was created by this call."""
+        created = not self.root.exists()
+        check_writable_folder(self.root, "response store")
+        return created
+
+    @contextmanager
+    def generation_lock(self, fingerprint: str, task: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold the (fingerprint, task) generation lock; `on_wait` is called once if another
+        process holds it. The lock dies with its process (flock), so a killed run never leaves
+        it stuck."""
+        path = self.file_for(fingerprint, task).with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def load(self, fingerprint: str, task: str) -> dict[Key, dict[str, Any]]:
-        """All records of one (fingerprint, task), keyed by (task_version, gen_hash, sample_id)."""
+        """All records of one (fingerprint, task), keyed by (task_version, gen_hash, sample_id,
+        sample_hash)."""
         path = self.file_for(fingerprint, task)
         records: dict[Key, dict[str, Any]] = {}
         if not path.exists():
@@ -65,7 +116,7 @@ class ResponseStore:
                     f"corrupt response store record at {path}:{number}; "
                     "move the file aside or delete that line, then rerun"
                 )
-            key = (rec["task_version"], rec["gen_hash"], rec["sample_id"])
+            key = (rec["task_version"], rec["gen_hash"], rec["sample_id"], rec["sample_hash"])
             records.setdefault(key, rec)
         return records
 
@@ -105,6 +156,8 @@ def _parse(line: bytes) -> dict[str, Any] | None:
         rec = json.loads(line)
     except ValueError:
         return None
+    if isinstance(rec, dict) and "sample_hash" not in rec:
+        rec["sample_hash"] = ""  # written before sample hashes existed: never matches
     if not isinstance(rec, dict) or not all(isinstance(rec.get(k), str) for k in KEY_FIELDS):
         return None
     if not isinstance(rec.get("response"), str):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score, Task
 from tasks.cpt7 import CPT7_TASKS
 from tasks.jigsaw import Jigsaw

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,10 @@ class Task:
                 f"task {self.name!r} has no protocol {protocol!r} (protocols: {', '.join(self.protocols)})"
             )
         return getattr(self, f"score_{protocol}")(response, sample)
+
+    def check_protocol(self, protocol: str, samples: list[Sample]) -> None:
+        """Raise a one-line HarnessError when `protocol` cannot score these samples (e.g. an
+        official metric that needs data the source lacks). Called before any generation."""
 
     def summary_metrics(self, scores: list[Score]) -> dict[str, float]:
         """Metrics over the whole test set beside mean accuracy (e.g. POPE's F1), in percent."""

@@ -17,8 +17,12 @@ _BOXED = "\\boxed{"
 # a maximal run just before a markup character, and a run just after one.
 PAPER_WS_PATTERN = r"\s*(<|>|/)\s*"
 _WS_AROUND_MARKUP = re.compile(r"(?<!\s)\s++(?=[<>/])|(?<=[<>/])\s+")
-_THINK_BOXED = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.DOTALL)
-_THINK_ANSWER = re.compile(r"<think>.*</think>\s*<answer>.*</answer>", re.DOTALL)
+# The papers' format rules are written as backtracking regexes (`THINK_BOXED_PATTERN`,
+# `THINK_ANSWER_PATTERN`, full match, dot matching newline) that take seconds on long responses;
+# the functions below decide the same language with a few linear scans.
+THINK_BOXED_PATTERN = r"<think>.*</think>.*\\boxed\{.*\}.*"
+THINK_ANSWER_PATTERN = r"<think>.*</think>\s*<answer>.*</answer>"
+_THINK_CLOSE_ANSWER = re.compile(r"</think>\s*<answer>")
 
 
 def last_boxed(text: str) -> str | None:
@@ -71,13 +75,30 @@ def format_think_boxed(text: str, cleaned: bool = False) -> bool:
     """Paper A's format rule: after `strip_markup_whitespace` (skipped when `cleaned` says the
     text has been through it), the whole response matches `<think>.*</think>.*\\boxed{.*}.*`
     (dot matches newline)."""
-    return _THINK_BOXED.fullmatch(text if cleaned else strip_markup_whitespace(text)) is not None
+    text = text if cleaned else strip_markup_whitespace(text)
+    # Full match of THINK_BOXED_PATTERN: "<think>" at the start, a "</think>" after it, a
+    # "\boxed{" after that and a "}" after that. Taking the earliest of each is never worse.
+    if not text.startswith("<think>"):
+        return False
+    close = text.find("</think>", len("<think>"))
+    if close == -1:
+        return False
+    box = text.find(_BOXED, close + len("</think>"))
+    return box != -1 and text.find("}", box + len(_BOXED)) != -1
 
 
 def format_think_answer(text: str) -> bool:
     """Paper B's format rule: the stripped response is `<think>…</think>` followed by
     `<answer>…</answer>` and nothing else (dot matches newline)."""
-    return _THINK_ANSWER.fullmatch(text.strip()) is not None
+    # Full match of THINK_ANSWER_PATTERN: "<think>" at the start, "</answer>" at the end, and
+    # between them a "</think>", whitespace, "<answer>". The earliest such junction after the
+    # opening tag ends first, so it alone decides whether "</answer>" still fits after it.
+    text = text.strip()
+    if not (text.startswith("<think>") and text.endswith("</answer>")):
+        return False
+    for m in _THINK_CLOSE_ANSWER.finditer(text, len("<think>")):
+        return m.end() <= len(text) - len("</answer>")
+    return False
 
 
 _LETTER_ALONE = re.compile(r"^\s*[\(\[]?\s*([A-Z])\s*[\)\]]?\s*[.:]?\s*$")

@@ -7,8 +7,17 @@ Hub `lmms-lab/GQA` keeps questions and images in separate configs: `{split}_bala
 A local copy must hold both configs (a folder laid out like the hub repository); a single
 parquet/arrow file in the instructions schema is read with its images from `image_root`
 (`{imageId}.jpg`). Sample id: the question `id`. Prompt: `{question}\\n` + "Answer the question
-using a single word or phrase."; `official` = GQA's exact match (case-insensitive, surrounding
-whitespace and one trailing period ignored).
+using a single word or phrase.".
+
+Protocol `official`: GQA has no single official rule, so this one is ours, stated against the
+three in use: the answer and the gold are compared after trimming surrounding whitespace,
+lower-casing and dropping one trailing period (then trailing whitespace).
+- GQA's own `eval.py` compares the prediction string with the gold as written: " yes", "Yes"
+  and "yes." are wrong there, right here.
+- LLaVA's GQA conversion strips trailing periods and lower-cases the prediction only: it also
+  accepts "yes.." (ours does not) and rejects " yes" (ours accepts).
+- lmms-eval's GQA task scores exact match ignoring case and all punctuation: it also accepts
+  "yes!" or "t-shirt" for "tshirt" (ours does not).
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks.base import Sample
 from tasks.prompts import SHORT_ANSWER, user_turn
 from tasks.release import ReleaseTask

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, ClassVar
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks.base import Sample, Task
 from tasks.sources import (
     LazyImage, check_images, detect_source, image_table, load_easyr1, load_llamafactory_json,

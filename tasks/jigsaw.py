@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from PIL import Image, ImageDraw
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks import extract
 from tasks.base import GenerationContract, Sample, Score, Task
 from tasks.prompts import THINK_ANSWER_INSTRUCTION, user_turn

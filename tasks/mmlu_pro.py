@@ -14,18 +14,35 @@ examples of the same category, each "Question:\\n{q}\\nOptions:\\nA. …\\nAnswe
 by step. {worked answer}", then the question in the same form ending "Answer: Let's think step
 by step.". Generation stops at "Question:" (greedy, up to 2,048 tokens).
 
-Protocol `official`, extraction (`extract_choice`), first rule that finds a letter wins:
+Protocol `official`: MMLU-Pro's own extraction and scoring, rule for rule, with one departure:
+where MMLU-Pro draws a random option (no letter found) the answer is wrong and counted invalid.
+Reference: TIGER-AI-Lab/MMLU-Pro `evaluate_from_local.py` at commit
+05c6997b92b6db9fe4379b0cab0649503a811ae6 (`extract_answer` -> `extract_again` ->
+`extract_final`, then `save_res`). `official_choice`, the first rule that finds a letter wins:
+1. the *first* "answer is X" or "answer is (X)", X in A–J (case-sensitive "answer is" with one
+   space; nothing is required after X, so "the answer is Absolutely" gives "A");
+2. `.*[aA]nswer:\\s*([A-J])`: in the first line that holds "answer:" / "Answer:" followed by
+   optional whitespace (newlines too) and a letter A–J, the *last* such occurrence in that line
+   (the greedy `.*` cannot cross a newline, and the search starts at the earliest line);
+3. the last capital letter A–J anywhere in the response ("The correct option is D." gives "D";
+   so does "DATA", and "I think so" gives "I").
+Nothing found (no capital A–J at all): wrong and invalid. A letter is right when it equals the
+gold letter (a letter past the question's options is simply wrong, as in MMLU-Pro).
+Rule 2 runs in linear time here: MMLU-Pro's pattern is quadratic in the length of a line
+without a match (64 KB on one line takes minutes); the rule above selects the same match.
+
+Protocol `last_answer` (ours, not MMLU-Pro's): `extract_choice`, the first rule that finds a
+letter wins:
 1. the *last* "answer is X" / "answer is (X)" (case-insensitive "answer is", X in A–J, not
    followed by another letter, so "the answer is Absolutely…" is no answer);
 2. the last "answer: X" / "answer: (X)" (same conditions);
 3. the last `\\boxed{X}` / `\\boxed{(X)}` (for models trained on the think/boxed format).
-Nothing found: wrong and invalid — never a random letter (MMLU-Pro's own script guesses).
-
-Why the last match, where lm-eval's filter (`answer is \\(?([ABCDEFGHIJ])\\)?`, take_first)
-takes the first: generation already stops at "Question:", so the response is the model's own
-answer, and a chain of thought that revises itself ("the answer is (B)… wait… so the answer is
-(D)") ends with its final choice. `bench/mmlu_pro_extraction.py` runs lm-eval's filter on the
-same responses and reports where the two differ.
+Nothing found: wrong and invalid. Why: generation stops at "Question:", so the response is the
+model's own answer, and a chain of thought that revises itself ("the answer is (B)… wait… so the
+answer is (D)") ends with its final choice, which MMLU-Pro's first match (and lm-eval's filter,
+`answer is \\(?([ABCDEFGHIJ])\\)?` with take_first) misses; and a stray capital letter is no
+answer. `bench/mmlu_pro_extraction.py` runs lm-eval's filter on the same responses and reports
+where the two differ.
 """
 
 from __future__ import annotations
@@ -33,7 +50,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score
 from tasks.hubtask import HubTask
 from tasks.sources import detect_source, open_table, require_columns, text_rows
@@ -46,8 +63,36 @@ _ANSWER_COLON = re.compile(r"(?i:answer)\s{0,3}:\s{0,3}\(?([A-J])\)?(?![A-Za-z])
 _BOXED_LETTER = re.compile(r"\\boxed\{\s{0,3}\(?([A-J])\)?\s{0,3}\}")
 
 
+_OFFICIAL_ANSWER_IS = re.compile(r"answer is \(?([A-J])\)?")
+_OFFICIAL_ANSWER_COLON = re.compile(r"(?=[aA]nswer:\s*([A-J]))")
+_CAPITAL = re.compile(r"[A-J]")
+
+
+def official_choice(response: str) -> str | None:
+    """The option letter MMLU-Pro's own extraction reads, or None (module docstring)."""
+    m = _OFFICIAL_ANSWER_IS.search(response)
+    if m:
+        return m.group(1)
+    # Rule 2: every start of "[aA]nswer:\s*[A-J]" (overlapping ones too, hence the look-ahead);
+    # the first line holding one, and the last start in that line.
+    letter, line_end = None, -1
+    for m in _OFFICIAL_ANSWER_COLON.finditer(response):
+        if letter is None:
+            line_end = response.find("\n", m.start())
+            line_end = len(response) if line_end == -1 else line_end
+        elif m.start() >= line_end:
+            break
+        letter = m.group(1)
+    if letter is not None:
+        return letter
+    last = None
+    for m in _CAPITAL.finditer(response):
+        last = m.group(0)
+    return last
+
+
 def extract_choice(response: str) -> str | None:
-    """The option letter a response chose, by the rules in the module docstring, or None."""
+    """The option letter a response chose under the `last_answer` protocol (module docstring)."""
     for pattern in (_ANSWER_IS, _ANSWER_COLON, _BOXED_LETTER):
         last = None
         for m in pattern.finditer(response):
@@ -64,7 +109,7 @@ def format_question(row: dict[str, Any]) -> str:
 
 class MMLUPro(HubTask):
     name = "mmlu_pro"
-    version = "1"
+    version = "2"
     description = "MMLU-Pro test: 10 options, five-shot chain of thought; text only"
     hub_id = "TIGER-Lab/MMLU-Pro"
     hub_splits = {"test": "test"}
@@ -72,7 +117,7 @@ class MMLUPro(HubTask):
     image_columns = ()
     sources = ("hub", "dataset folder", "parquet")
     prompt_styles = ("standard",)
-    protocols = ("official",)
+    protocols = ("official", "last_answer")
     defaults: ClassVar[dict[str, Any]] = {"style": "standard", "shots": 5, "fewshot_data": "", **HubTask.defaults}
 
     def validate(self) -> None:
@@ -127,6 +172,11 @@ class MMLUPro(HubTask):
         return GenerationContract(max_new_tokens=2048, stop=("Question:",))
 
     def score(self, response: str, sample: Sample) -> Score:
+        letter = official_choice(response)
+        acc = 1.0 if letter is not None and letter == sample.target else 0.0
+        return Score(acc, letter, letter is not None, {"acc": acc})
+
+    def score_last_answer(self, response: str, sample: Sample) -> Score:
         letter = extract_choice(response)
         acc = 1.0 if letter is not None and letter == sample.target else 0.0
         return Score(acc, letter, letter is not None, {"acc": acc})

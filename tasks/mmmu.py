@@ -15,22 +15,38 @@ Each `<image N>` reference in the question or options becomes an image part at t
 order (a reference to an empty image slot stays as text). Style `cot` appends Paper A's
 think/boxed instruction; the parser then reads the last `\\boxed{}` content when there is one.
 
-Protocol `official` (MMMU's own parsing), with its random fallback removed:
-- multiple choice: trailing/leading `, . ! ? ; : '` are stripped and the response padded with
-  spaces; candidates are letters written "(X)", else letters standing alone between spaces
-  (" X "), else — for responses over five words — options whose text appears in the response
-  (case-insensitive). Several candidates: the one occurring last wins. None: the answer is
-  wrong and invalid (MMMU's code picks a random letter here). Deliberate difference: MMMU's
-  code accepts a letter followed by a space anywhere ("DATA " contains "A "); here the letter
-  must stand alone.
-- open: the response is lower-cased and split into lines; from each line the shortest text
-  after a key phrase ("could be ", "so ", "is ", "thus ", "therefore ", "final ", "answer ",
-  "result ", and "=" on the last line) is kept (the whole response when there is none); numbers
-  are pulled out of those; numbers are compared rounded to 2 decimals, text is right when the
-  normalised gold is contained in it. "The answer is 42." against gold "42" is right. An empty
-  response is invalid. Only the last `OPEN_PARSE_CHARS` (4,000) characters are parsed, which
-  keeps hostile megabyte responses fast; answers come at the end and MMMU's gold answers are
-  short.
+Protocol `official`: MMMU's own parsing and evaluation, rule for rule, with one departure: where
+MMMU draws a random letter (no candidate found in a multiple-choice response) the answer is
+wrong and counted invalid. Reference: MMMU-Benchmark/MMMU `eval/eval_utils.py` at commit
+bb91f232fa7a7900395b264f69f57914f0c68ee1 (`parse_multi_choice_response`,
+`parse_open_response`, `extract_numbers`, `normalize_str`, `eval_multi_choice`, `eval_open`).
+- multiple choice (`parse_multiple_choice`): the characters `, . ! ? ; : '` are stripped from
+  both ends one after another, in that order (each `strip` runs once), and the response is
+  padded with a space on each side. Candidates: the letters written "(X)"; if none, the letters
+  standing between two spaces (" X "); if none and the padded response has more than five
+  words, the options whose text (lower-cased) occurs in the lower-cased response (an empty
+  option always does). One candidate wins alone; several: the one whose "(X)", " X " or option
+  text occurs last (`rfind`; ties go to the earlier letter). Right when the letter equals the
+  gold answer string (any of them when the gold is a list).
+- open (`parse_open`): the response is stripped, stripped of periods at both ends, lower-cased
+  and split into lines (MMMU also splits at ". " before a capital letter, which never applies
+  after lower-casing). In each line the text after the last occurrence of each key phrase
+  ("could be ", "so ", "is ", "thus ", "therefore ", "final ", "answer ", "result ", and on
+  the last line also "=") is taken, and the shortest kept, exactly as MMMU keeps it: a first
+  empty tail is replaced by the next phrase's tail, whatever its length. Non-trivial tails are
+  the candidates (the whole response when there is none), plus the numbers found in them
+  (numbers with thousands commas, scientific notation, and simple numbers, where an integer
+  must end at a word boundary: "5kg" holds no number). Each candidate is normalised: a number
+  (commas dropped, Python's `float`, rounded to 2 places), else lower-case text, a single
+  character padded with a space on either side. Right when a number equals a gold number or a
+  gold text is contained in a text candidate. Every open response is valid except an empty one
+  (which is wrong in MMMU's code too).
+The number patterns are MMMU's with a look-behind `(?<!\\d)` before the leading digits: a match
+can only start where a digit run starts, which is where MMMU's matches start too, so the
+matches are the same, in linear time (MMMU's patterns are quadratic in the length of a digit
+run; `tests/test_official.py` checks the equality).
+Style `cot` (ours, not MMMU's) reads the last `\\boxed{}` content when there is one and applies
+the rules above to it.
 """
 
 from __future__ import annotations
@@ -39,7 +55,7 @@ import ast
 import re
 from typing import Any, ClassVar
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score
 from tasks.extract import last_boxed
 from tasks.hubtask import HubTask
@@ -56,12 +72,11 @@ SUBJECTS = (
 LETTERS = "ABCDEFGHIJ"
 IMAGE_COLUMNS = tuple(f"image_{i}" for i in range(1, 8))
 _IMAGE_REF = re.compile(r"<image (\d+)>")
-OPEN_PARSE_CHARS = 4000
 
 
 class MMMU(HubTask):
     name = "mmmu"
-    version = "1"
+    version = "2"
     description = "MMMU val: 30 subjects, multiple-choice and open, interleaved images"
     hub_id = "MMMU/MMMU"
     hub_splits = {"test": "validation"}
@@ -131,8 +146,9 @@ class MMMU(HubTask):
             text = boxed if boxed is not None else response
         if sample.meta["question_type"] == "multiple-choice":
             options = sample.meta["options"]
-            letter = parse_multiple_choice(text, {LETTERS[i]: str(o) for i, o in enumerate(options)})
-            acc = 1.0 if letter is not None and letter == str(sample.target).strip() else 0.0
+            letter = parse_multiple_choice(text, {chr(ord("A") + i): str(o) for i, o in enumerate(options)})
+            golds = [str(g) for g in sample.target] if isinstance(sample.target, list) else [str(sample.target)]
+            acc = 1.0 if letter is not None and letter in golds else 0.0
             return Score(acc, letter, letter is not None, {"acc": acc})
         if not text.strip():
             return Score(0.0, None, False, {"acc": 0.0})
@@ -166,39 +182,50 @@ def _gold_list(target: Any) -> list[str]:
     return [text]
 
 
+_STRIP_ORDER = (",", ".", "!", "?", ";", ":", "'")
+
+
 def parse_multiple_choice(response: str, options: dict[str, str]) -> str | None:
     """MMMU's multiple-choice parsing without the random fallback (module docstring)."""
-    text = " " + response.strip(",.!?;:'") + " "
-    found: dict[str, int] = {}
-    for letter in options:
-        at = text.rfind(f"({letter})")
-        if at != -1:
-            found[letter] = at
-    if not found:
-        for letter in options:
-            at = text.rfind(f" {letter} ")
-            if at != -1:
-                found[letter] = at
-    if not found and len(text.split()) > 5:
+    for char in _STRIP_ORDER:
+        response = response.strip(char)
+    text = " " + response + " "
+    candidates = [letter for letter in options if f"({letter})" in text]
+    where = {c: text.rfind(f"({c})") for c in candidates}
+    if not candidates:
+        candidates = [letter for letter in options if f" {letter} " in text]
+        where = {c: text.rfind(f" {c} ") for c in candidates}
+    if not candidates and len(text.split()) > 5:
         lower = text.lower()
-        for letter, option in options.items():
-            at = lower.rfind(option.lower()) if option.strip() else -1
-            if at != -1:
-                found[letter] = at
-    if not found:
+        candidates = [letter for letter, option in options.items() if option.lower() in lower]
+        where = {c: lower.rfind(options[c].lower()) for c in candidates}
+    if not candidates:
         return None
-    return max(found, key=lambda k: found[k])
+    best = candidates[0]
+    for c in candidates[1:]:
+        if where[c] > where[best]:
+            best = c
+    return best
 
 
 _KEY_PHRASES = ("could be ", "so ", "is ", "thus ", "therefore ", "final ", "answer ", "result ")
-_COMMA_NUMBER = re.compile(r"-?\b\d{1,3}(?:,\d{3})+\b")
-_SCI_NUMBER = re.compile(r"-?\d+(?:\.\d+)?[eE][+-]?\d+")
-_PLAIN_NUMBER = re.compile(r"-?(?:\d+\.\d+|\.\d+|\d+)(?![eE][+-]?\d+)(?![,\d])")
+_TRIVIAL = (":", ",", ".", "!", "?", ";", ":", "'")
+COMMA_NUMBER_PATTERN = r"-?\b\d{1,3}(?:,\d{3})+\b"
+SCI_NUMBER_PATTERN = r"-?\d+(?:\.\d+)?[eE][+-]?\d+"
+PLAIN_NUMBER_PATTERN = r"-?(?:\d+\.\d+|\.\d+|\d+\b)(?![eE][+-]?\d+)(?![,\d])"
+_COMMA_NUMBER = re.compile(COMMA_NUMBER_PATTERN)
+_SCI_NUMBER = re.compile(r"-?(?<!\d)\d+(?:\.\d+)?[eE][+-]?\d+")
+_PLAIN_NUMBER = re.compile(r"-?(?:(?<!\d)\d+\.\d+|\.\d+|(?<!\d)\d+\b)(?![eE][+-]?\d+)(?![,\d])")
+
+
+def extract_numbers(text: str) -> list[str]:
+    """MMMU's `extract_numbers`: comma numbers, then scientific, then simple numbers."""
+    return _COMMA_NUMBER.findall(text) + _SCI_NUMBER.findall(text) + _PLAIN_NUMBER.findall(text)
 
 
 def parse_open(response: str) -> list[Any]:
     """MMMU's open-answer parsing: candidate answers (strings and numbers rounded to 2 places)."""
-    text = response[-OPEN_PARSE_CHARS:].strip().strip(".").lower()
+    text = response.strip().strip(".").lower()
     lines = text.split("\n")
     keys = []
     for i, line in enumerate(lines):
@@ -207,15 +234,15 @@ def parse_open(response: str) -> list[Any]:
         for phrase in phrases:
             if phrase in line:
                 tail = line.split(phrase)[-1].strip()
-                if shortest is None or len(tail) < len(shortest):
+                if not shortest or len(tail) < len(shortest):
                     shortest = tail
-        if shortest and shortest.strip() not in (":", ",", ".", "!", "?", ";", "'"):
+        if shortest and shortest.strip() not in _TRIVIAL:
             keys.append(shortest)
     if not keys:
         keys = [text]
     candidates: list[str] = list(keys)
     for k in keys:
-        candidates += _COMMA_NUMBER.findall(k) + _SCI_NUMBER.findall(k) + _PLAIN_NUMBER.findall(k)
+        candidates += extract_numbers(k)
     out: list[Any] = []
     for c in candidates:
         for n in _normalize(c):
@@ -238,8 +265,8 @@ def open_correct(golds: list[str], preds: list[Any]) -> bool:
 
 
 def _normalize(text: str) -> list[Any]:
-    """A number (commas dropped, rounded to 2 places) or lower-case text; one letter is padded
-    with a space on either side so it only matches as a word."""
+    """MMMU's `normalize_str`: a number (commas dropped, rounded to 2 places) or lower-case text;
+    one character is padded with a space on either side so it only matches as a word."""
     text = text.strip()
     try:
         return [round(float(text.replace(",", "")), 2)]

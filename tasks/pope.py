@@ -10,19 +10,27 @@ Prompt (style `standard`, lmms-eval's wording): `{question}\\n` + "Answer the qu
 single word or phrase."; style `cot` appends Paper A's think/boxed instruction and the answer is
 read from the last `\\boxed{}` (none: invalid).
 
-Protocol `official`, POPE's rule without its default: the text up to the first "." is split
-into words (commas removed, case ignored); "no" or "not" among them means no, else "yes" among
-them means yes, else the answer is invalid (POPE's script calls every such response "yes").
-Summary metrics (`summary_metrics`), in percent, "yes" being the positive class: precision,
-recall, F1 and the yes-ratio; an invalid answer is a prediction of neither, so it counts as a
-false negative when the gold is "yes".
+Protocol `official`: POPE's own rule, to the letter. Reference: AoiDragon/POPE `evaluate.py` at
+commit f3ec604337f1d1c9723ef8d01b4accacf8badb3d. The text before the first "." is kept, commas
+are removed, and it is split on single spaces (`split(' ')`, so "no\\n" or "No," are other
+words); if "No", "no" or "not" is one of the words the answer is "no", otherwise "yes" (POPE
+has no invalid answer: everything else, an empty response too, counts as "yes"). Accuracy,
+precision, recall, F1 and the yes-ratio are computed from those answers, "yes" being the
+positive class. The invalid rate beside the score is ours and changes no score: a response is
+invalid when the reference reached "yes" without seeing a "yes" (any case) among the words.
+
+Protocol `strict` (ours, not POPE's): the same first sentence, commas removed, lower-cased and
+split on any whitespace; "no" or "not" means no, else "yes" means yes, else the answer is invalid
+(wrong, and a prediction of neither class in the summary metrics).
+Style `cot` (ours) applies either rule to the last `\\boxed{}` content; a response without one
+is scored on its whole text and counted invalid.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score
 from tasks.extract import last_boxed
 from tasks.hubtask import HubTask
@@ -31,8 +39,18 @@ from tasks.prompts import SHORT_ANSWER, user_turn, with_cot
 CATEGORIES = ("adversarial", "popular", "random")
 
 
+def pope_official(text: str) -> tuple[str, bool]:
+    """("yes" | "no", whether the words held an explicit answer) by POPE's own rule."""
+    if text.find(".") != -1:
+        text = text.split(".")[0]
+    words = text.replace(",", "").split(" ")
+    if "No" in words or "not" in words or "no" in words:
+        return "no", True
+    return "yes", any(w.lower() == "yes" for w in words)
+
+
 def pope_answer(text: str) -> str | None:
-    """"yes", "no" or None by POPE's rule (module docstring), without the default to "yes"."""
+    """"yes", "no" or None by the `strict` rule (module docstring)."""
     first = text.split(".", 1)[0].replace(",", "")
     words = first.lower().split()
     if "no" in words or "not" in words:
@@ -44,7 +62,7 @@ def pope_answer(text: str) -> str | None:
 
 class POPE(HubTask):
     name = "pope"
-    version = "1"
+    version = "2"
     description = "POPE object hallucination: yes/no; accuracy and F1"
     metric = "accuracy (F1 in summary)"
     hub_id = "lmms-lab/POPE"
@@ -53,7 +71,7 @@ class POPE(HubTask):
     hub_columns = ("question_id", "question", "answer", "category")
     sources = ("hub", "dataset folder", "parquet")
     prompt_styles = ("standard", "cot")
-    protocols = ("official",)
+    protocols = ("official", "strict")
     defaults: ClassVar[dict[str, Any]] = {"style": "standard", "category": "all", **HubTask.defaults}
 
     def validate(self) -> None:
@@ -74,11 +92,26 @@ class POPE(HubTask):
     def contract(self) -> GenerationContract:
         return GenerationContract(max_new_tokens=1024 if self.style == "cot" else 16)
 
+    def _answer_text(self, response: str) -> tuple[str, bool]:
+        if self.style != "cot":
+            return response, True
+        boxed = last_boxed(response)
+        return (response, False) if boxed is None else (boxed, True)
+
     def score(self, response: str, sample: Sample) -> Score:
-        text = last_boxed(response) if self.style == "cot" else response
-        said = pope_answer(text) if text is not None else None
+        text, boxed_ok = self._answer_text(response)
+        said, explicit = pope_official(text)
+        return self._score(said, explicit and boxed_ok, sample)
+
+    def score_strict(self, response: str, sample: Sample) -> Score:
+        text, boxed_ok = self._answer_text(response)
+        said = pope_answer(text) if boxed_ok else None
+        return self._score(said, said is not None, sample)
+
+    @staticmethod
+    def _score(said: str | None, valid: bool, sample: Sample) -> Score:
         acc = 1.0 if said == sample.target else 0.0
-        return Score(acc, said, said is not None, {"acc": acc, "said_yes": float(said == "yes"), "gold_yes": float(sample.target == "yes")})
+        return Score(acc, said, valid, {"acc": acc, "said_yes": float(said == "yes"), "gold_yes": float(sample.target == "yes")})
 
     def summary_metrics(self, scores: list[Score]) -> dict[str, float]:
         tp = sum(1 for s in scores if s.parts.get("said_yes") and s.parts.get("gold_yes"))

@@ -28,14 +28,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from harness.checkpoints import looks_like_hub_id
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks.base import Sample
 
 IMAGE_PLACEHOLDER = "<image>"
+
+
+def looks_like_hub_id(text: str) -> bool:
+    """`owner/name` as the Hugging Face hub writes ids (for models and datasets alike)."""
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", text)) and not text.startswith((".", "/"))
 
 
 def load_llamafactory_json(path: str | Path, image_root: str | Path | None = None) -> list[Sample]:
@@ -184,6 +189,10 @@ class LazyImage:
 
     def __init__(self, table: Any, index: int, column: str, position: int | None = None):
         self.table, self.index, self.column, self.position = table, index, column, position
+
+    def raw(self) -> Any:
+        """The stored cell: a dict with `bytes` / `path`, a path string, or None."""
+        return self._raw()
 
     def _raw(self) -> Any:
         value = self.table[self.index][self.column]

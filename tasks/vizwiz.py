@@ -19,7 +19,7 @@ from tasks.vqa import most_common_answer
 
 class VizWiz(VQATask):
     name = "vizwiz"
-    version = "2"
+    version = "3"
     description = "Paper A CPT stage 3: VizWiz val, 'Unanswerable' allowed; short text"
     hub_id = "lmms-lab/VizWiz-VQA"
     hub_splits = {"test": "val"}

@@ -155,10 +155,11 @@ def test_pope_categories_and_f1(data, tmp_path):
     said = {"1": "Yes, there is.", "2": "Yes.", "3": "I am not sure.", "4": "Maybe"}
     responses.write_text("".join(json.dumps({"id": k, "response": v}) + "\n" for k, v in said.items()))
     summary = score_file("pope", str(data["pope"]), responses, tmp_path / "s.jsonl")
-    # gold: 1 yes, 2 no, 3 yes, 4 no. said: yes, yes, no, invalid -> tp 1, fp 1, fn 1
+    # gold: 1 yes, 2 no, 3 yes, 4 no. said (POPE's rule): yes, yes, no, yes ("Maybe" defaults to
+    # yes and is counted invalid) -> tp 1, fp 2, fn 1
     assert summary["accuracy"] == 25.0 and summary["invalid_rate"] == 25.0
-    assert summary["summary_metrics"]["f1"] == pytest.approx(50.0)
-    assert summary["summary_metrics"]["yes_ratio"] == 50.0
+    assert summary["summary_metrics"]["f1"] == pytest.approx(40.0)
+    assert summary["summary_metrics"]["yes_ratio"] == 75.0
 
 
 def test_score_cli_reads_hub_folders_and_parquet(data, tmp_path):
@@ -166,7 +167,8 @@ def test_score_cli_reads_hub_folders_and_parquet(data, tmp_path):
     responses.write_text(json.dumps({"id": "VizWiz_val_00000001.jpg", "response": "<think>x</think> \\boxed{Green}"}) + "\n")
     for source in (data["vizwiz"], data["vizwiz_parquet"], data["vizwiz_saved"]):
         official = score_file("vizwiz", str(source), responses, tmp_path / "o.jsonl", "official")
-        assert official["accuracy"] == pytest.approx(60.0)  # two of ten said green
+        # one of the two samples answered (two of ten said green: 0.6); the other is missing: 0
+        assert official["accuracy"] == pytest.approx(30.0) and official["missing"] == 1
         paper = score_file("vizwiz", str(source), responses, tmp_path / "p.jsonl", "paper")
         assert paper["accuracy"] == 0.0  # gold is the most common answer, olive
     with pytest.raises(HarnessError, match="no protocol"):

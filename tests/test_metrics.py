@@ -23,12 +23,30 @@ def test_fm_and_bwt_by_hand():
     assert metrics.bwt(A, 3) == pytest.approx(-25.0)
 
 
-def test_classic_forgetting_takes_max_over_stages_before_last_including_base():
-    # t1: max(10, 80, 60) - 50 = 30; t2: max(20, 25, 90) - 70 = 20 -> 25
+def test_classic_forgetting_takes_max_over_trained_stages_before_last_not_the_base():
+    # Chaudhry et al.: max over stages 1..T-1. t1: max(80, 60) - 50 = 30; t2: max(25, 90) - 70 = 20 -> 25
     assert metrics.forgetting(A, 3) == pytest.approx(25.0)
-    B = [[90.0, 0.0], [40.0, 0.0], [30.0, 50.0]]  # the base was best on t1
-    assert metrics.forgetting(B, 2) == pytest.approx(90.0 - 30.0)
+    B = [[90.0, 0.0], [40.0, 0.0], [30.0, 50.0]]  # the base was best on t1: it does not count
+    assert metrics.forgetting(B, 2) == pytest.approx(40.0 - 30.0)
     assert metrics.fm(B, 2) == pytest.approx(30.0 - 40.0)
+    # A run that never forgets what it learned but lost what the base knew: forgetting 0.
+    C = [[60.0, 10.0, 10.0], [20.0, 10.0, 10.0], [20.0, 70.0, 10.0], [20.0, 70.0, 80.0]]
+    assert metrics.forgetting(C, 3) == pytest.approx(0.0)
+    assert metrics.fm(C, 3) == pytest.approx(0.0)
+
+
+def test_mft_mfn_maa_by_hand():
+    # diagonal a[1][t1], a[2][t2], a[3][t3] = 80, 90, 95
+    assert metrics.mft(A, 3) == pytest.approx((80 + 90 + 95) / 3)
+    # final row over trained tasks = AvgAcc
+    assert metrics.mfn(A, 3) == pytest.approx((50 + 70 + 95) / 3) == metrics.avg_acc(A, 3)
+    # stage 1: 80; stage 2: (60 + 90)/2 = 75; stage 3: (50 + 70 + 95)/3 = 71.667 -> mean 75.556
+    assert metrics.maa(A, 3) == pytest.approx((80 + 75 + 215 / 3) / 3)
+    one = [[10.0, 40.0], [60.0, 35.0]]
+    assert metrics.mft(one, 1) == metrics.maa(one, 1) == pytest.approx(60.0)
+    every = metrics.sequence_metrics(A, 3)
+    assert set(every) == set(metrics.METRIC_KEYS) and every["maa"] == metrics.maa(A, 3)
+    assert set(metrics.METRIC_KEYS) <= set(metrics.DEFINITIONS)
 
 
 def test_forward_transfer_by_hand():

@@ -31,19 +31,21 @@ OFFICIAL = [
     (get_task("mmmu:style=cot"), Sample("o", [], "42", meta={"question_type": "open", "options": []})),
     (get_task("mmmu"), Sample("o2", [], "['24/7', '3.429']", meta={"question_type": "open", "options": []})),
     (get_task("mmlu_pro"), Sample("p", [], "J", meta={})),
+    (get_task("mmlu_pro"), Sample("p2", [], "A", meta={})),
     (get_task("pope"), Sample("y", [], "yes")),
     (get_task("pope:style=cot"), Sample("n", [], "no")),
 ]
 OFFICIAL_PROTOCOL = [
     (get_task("textvqa"), Sample("t", [], "dakota", meta={"answers": ["dakota"] * 7 + ["dakota digital"] * 3})),
-    (get_task("vizwiz:style=direct"), Sample("v", [], "unanswerable")),
+    (get_task("vizwiz:style=direct"), Sample("v", [], "unanswerable", meta={"answers": ["unanswerable"] * 6 + ["blue"] * 4})),
     (get_task("gqa"), Sample("g", [], "girl")),
 ]
 
 
 def _score_all_official(text):
     for task, sample in OFFICIAL:
-        _check(task.score(text, sample))
+        for protocol in task.protocols:
+            _check(task.score_as(protocol, text, sample))
     for task, sample in OFFICIAL_PROTOCOL:
         _check(task.score_as("official", text, sample))
 
@@ -116,3 +118,50 @@ def test_markup_whitespace_rule_equals_paper_regex(text):
     from tasks.extract import PAPER_WS_PATTERN, strip_markup_whitespace
 
     assert strip_markup_whitespace(text) == re.sub(PAPER_WS_PATTERN, r"\1", text)
+
+
+# Shapes that made backtracking rules slow (64 KB each): the papers' format regexes, MMLU-Pro's
+# ".*[aA]nswer:" on one long line, MMMU's number patterns on a long digit run.
+K64 = 65536
+SLOW_SHAPES = {
+    "think-close-no-box": "<think>" + "</think>" * (K64 // 8),
+    "think-x-box-unclosed": "<think>" + "x" * K64 + "</think>" + "\\boxed{" * (K64 // 7),
+    "think-answer-junctions": "<think>" + "</think> <answer>" * (K64 // 17),
+    "think-spaces": "<think></think>" + " " * K64 + "<answer",
+    "one-line-no-answer": "answer" + " x" * (K64 // 2),
+    "answer-colon-spaces": "Answer:" + " " * K64,
+    "digits": "1" * K64 + ",",
+    "digits-dot": "1" * K64 + "." + "2" * K64 + "e",
+    "comma-groups": "1" + ",234" * (K64 // 4) + "5",
+    "letters": "DATA " * (K64 // 5),
+}
+
+
+@pytest.mark.parametrize("name", list(SLOW_SHAPES))
+def test_every_scorer_is_fast_on_backtracking_shapes(name):
+    from tasks.extract import format_think_answer, format_think_boxed
+
+    text = SLOW_SHAPES[name]
+    start = time.perf_counter()
+    format_think_boxed(text), format_think_answer(text)
+    for task_name in PROCEDURAL:
+        _check(TASKS[task_name]().score(text, SAMPLES[task_name]))
+    _score_all_official(text)
+    for gold in ("42", "A"):
+        _check(paper_score(text, gold))
+    assert time.perf_counter() - start < 0.5, name
+
+
+FORMAT_FRAGMENTS = ["<think>", "</think>", "<answer>", "</answer>", "\\boxed{", "}", "{", " ", "\n", "x", "<", "/"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(st.sampled_from(FORMAT_FRAGMENTS), max_size=14).map("".join))
+def test_format_rules_equal_the_papers_regexes(text):
+    """The linear-time format rules accept exactly what the papers' regexes accept."""
+    import re
+
+    from tasks.extract import THINK_ANSWER_PATTERN, THINK_BOXED_PATTERN, format_think_answer, format_think_boxed
+
+    assert format_think_boxed(text, cleaned=True) == (re.fullmatch(THINK_BOXED_PATTERN, text, re.DOTALL) is not None)
+    assert format_think_answer(text) == (re.fullmatch(THINK_ANSWER_PATTERN, text.strip(), re.DOTALL) is not None)

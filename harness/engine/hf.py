@@ -27,8 +27,9 @@ ENCODE_WINDOW = 16  # batches' worth of requests encoded (and held in memory) at
 
 def load_processor(path: str) -> Any:
     """The processor of a model folder. Our image-only Qwen processor is loaded from its own
-    class (no remote code needs trusting); anything else goes through AutoProcessor, which
-    returns a bare tokenizer for text-only models."""
+    class; anything else goes through AutoProcessor, which returns a bare tokenizer for
+    text-only models. Remote code is never trusted (`harness.fingerprint.check_model_folder`
+    has refused folders with an `auto_map` before this runs)."""
     from transformers import AutoProcessor
 
     config = Path(path) / "processor_config.json"
@@ -38,19 +39,20 @@ def load_processor(path: str) -> Any:
         except ValueError:
             cls_name = None
         if cls_name == "ImageOnlyQwen2_5_VLProcessor":
-            from baselines.image_only_processor import ImageOnlyQwen2_5_VLProcessor
+            from harness.engine.image_only_processor import ImageOnlyQwen2_5_VLProcessor
 
-            return ImageOnlyQwen2_5_VLProcessor.from_pretrained(path)
-    return AutoProcessor.from_pretrained(path)
+            return ImageOnlyQwen2_5_VLProcessor.from_pretrained(path, trust_remote_code=False)
+    return AutoProcessor.from_pretrained(path, trust_remote_code=False)
 
 
 def load_model(path: str, dtype: torch.dtype, device: str) -> Any:
+    """The model of a checked folder: safetensors weights only, no remote code."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
-    config = AutoConfig.from_pretrained(path)
+    config = AutoConfig.from_pretrained(path, trust_remote_code=False)
     auto = AutoModelForImageTextToText if config.model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES else AutoModelForCausalLM
-    model = auto.from_pretrained(path, dtype=dtype)
+    model = auto.from_pretrained(path, dtype=dtype, trust_remote_code=False, use_safetensors=True)
     return model.to(device).eval()
 
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from PIL import Image, ImageDraw, ImageFont
 
-from harness.errors import HarnessError
+from tasks.errors import HarnessError
 from tasks import extract
 from tasks.base import GenerationContract, Sample, Score, Task
 from tasks.prompts import OPTION_LETTER, SHORT_ANSWER, user_turn, with_cot

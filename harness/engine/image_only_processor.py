@@ -2,9 +2,9 @@
 
 The stock `Qwen2_5_VLProcessor` requires a video processor, and the video processors need
 torchvision, which cannot be imported beside the CPU torch build. This subclass keeps the stock
-image and text handling and drops the video part. It imports nothing but transformers, because
-it is copied into every saved model folder and loaded from there by
-`AutoProcessor.from_pretrained(folder, trust_remote_code=True)`.
+image and text handling and drops the video part. A saved folder names it in
+`processor_config.json` (`processor_class`) without an `auto_map`: the harness loads it by this
+class (`harness.engine.hf.load_processor`), so no code from a model folder ever runs.
 """
 
 from transformers.models.qwen2_5_vl.processing_qwen2_5_vl import Qwen2_5_VLProcessor
