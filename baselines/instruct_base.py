@@ -10,6 +10,7 @@ forgotten, and RFT gets a reward signal from its first step.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from baselines import stages as st
@@ -35,5 +36,9 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
             task = get_task(f"{name}:style={style},seed=1,n_train={n}")
             pairs += [(task, s, st.demonstration(task, s)) for s in task.load("train")]
     cfg = SFTConfig(learning_rate=3e-3, epochs=epochs, per_device_batch_size=16, grad_accum=1, warmup_ratio=0.05, seed=seed, save_steps=10_000)
-    st.train_sft(cfg, pairs, raw, out, out.with_name(out.name + "-work"), epochs, progress)
+    work = out.with_name(out.name + "-work")
+    st.train_sft(cfg, pairs, raw, out, work, epochs, progress)
+    # The untrained model and the trainer's checkpoints are only means to `out`.
+    shutil.rmtree(raw, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
     return out

@@ -31,21 +31,25 @@ def _quiet_libraries() -> None:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
+    import textwrap
 
     from tasks import SEQUENCES, TASKS
 
-    rows = []
+    width = 100
     for name, cls in TASKS.items():
-        rows.append([
-            name, cls.version, ", ".join(f"hub {cls.hub_id}" if src == "hub" else src for src in cls.sources), ", ".join(cls.prompt_styles), ", ".join(cls.protocols),
-            cls.metric, cls.description,
-        ])
-    headers = ["task", "version", "sources", "prompt styles", "protocols", "metric", "description"]
-    print(tabulate(rows, headers, tablefmt="simple"))
+        print(f"{name}  (version {cls.version}, metric: {cls.metric})")
+        sources = ", ".join(f"hub {cls.hub_id}" if src == "hub" else src for src in cls.sources)
+        params = " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in cls.defaults.items())
+        for label, text in (
+            ("", cls.description), ("styles", ", ".join(cls.prompt_styles)),
+            ("protocols", ", ".join(cls.protocols) + " (the first is the default)"),
+            ("sources", sources), ("parameters", params or "none"),
+        ):
+            head = f"    {label + ': ' if label else ''}"
+            print(textwrap.fill(text, width, initial_indent=head, subsequent_indent=" " * 8))
     print()
     for name, seq in SEQUENCES.items():
-        print(f"sequence {name}: {', '.join(seq['sequence'])} (general: {', '.join(seq['general'])})")
+        print(textwrap.fill(f"sequence {name}: {', '.join(seq['sequence'])} (general: {', '.join(seq['general'])})", width, subsequent_indent=" " * 4))
     print("\nParameters go after a colon, e.g. jigsaw:grid=3,mode=tiles or toy_count:style=direct,n_test=50.")
     return 0
 
@@ -191,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as e:
         print(f"harness: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("harness: interrupted; what was generated is stored, rerun to resume", file=sys.stderr)
         return 130

@@ -97,6 +97,9 @@ def run_eval(
     columns = sequence + general
     if not columns:
         raise HarnessError("nothing to evaluate: no tasks selected")
+    for folder, what in ((out, "output folder"), (Path(store_root), "response store")):
+        if folder.exists() and not folder.is_dir():
+            raise HarnessError(f"the {what} {folder} is a file, not a folder")
     check_writable_folder(out, "output folder")
     store = ResponseStore(store_root)
     if store.prepare() and progress:

@@ -171,6 +171,12 @@ def open_table(data: str, kind: str, split: str, config: str | None = None) -> A
                     raise HarnessError(f"{data}: no split {split!r} (splits: {', '.join(loaded)})")
                 return loaded[split]
             return loaded
+        if kind == "folder":
+            # datasets keys its cache of a local folder by the files' mtimes, so a folder rewritten
+            # in place with old mtimes would be served stale: key a cache of our own by the files'
+            # identity, ctime included (set by the kernel on every write, never restored).
+            cache = Path(datasets.config.HF_DATASETS_CACHE) / "cpt-harness-local" / folder_state(Path(data))
+            return datasets.load_dataset(data, config, split=split, cache_dir=str(cache))
         return datasets.load_dataset(data, config, split=split)
     except HarnessError:
         raise
@@ -181,6 +187,21 @@ def open_table(data: str, kind: str, split: str, config: str | None = None) -> A
     except Exception as e:  # network, hub and arrow errors: one line, not a traceback
         hint = "; offline? give a local copy of the dataset as data=FOLDER" if kind == "hub" else ""
         raise HarnessError(f"{data}: cannot load ({type(e).__name__}: {e}".splitlines()[0] + f"){hint}") from None
+
+
+def folder_state(folder: Path) -> str:
+    """A digest of every file's path, size, mtime, ctime and inode under `folder` (hidden
+    folders such as `.cache` skipped): it changes whenever any file is written or replaced."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        st = path.stat()
+        h.update(f"{rel}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n".encode())
+    return h.hexdigest()[:16]
 
 
 class LazyImage:
