@@ -1,5 +1,5 @@
-"""One config dataclass per training method. Defaults are Paper A's (PAPERS.md), so a reader can
-audit them line by line; `baselines/configs/*-tiny.toml` shrink them for a CPU.
+"""One config dataclass per training method. Defaults are Paper A's (arXiv 2507.05386 and its
+released configs), so a reader can audit them line by line; `baselines/configs/*-tiny.toml` shrink them for a CPU.
 
 A config file is TOML whose keys are the dataclass fields (`per_task_epochs` a table); an unknown
 key is an error, so a typo never silently falls back to a default.

@@ -133,22 +133,12 @@ def run_eval(
         try:
             for task in columns:
                 spec, ghash, digest = task.spec, hashes[task.spec], digests[task.spec]
-
-                def stored_responses() -> dict[str, str]:
-                    return {
-                        sid: rec["response"] for (ver, gh, sid, sh), rec in store.load(fp, spec).items()
-                        if ver == task.version and gh == ghash and digest.get(sid) == sh
-                    }
-
-                have = stored_responses()
+                have = _stored_responses(store, fp, task, ghash, digest)
                 if any(s.id not in have for s in samples[spec]):
                     # Another process may be generating this pair: wait for it, then take what it stored.
-                    def waiting(stage=stage, spec=spec) -> None:
-                        if progress:
-                            print(f"stage {stage.index} {spec}: waiting for another harness process that is generating it", file=sys.stderr)
-
-                    with store.generation_lock(fp, spec, on_wait=waiting):
-                        have = stored_responses()
+                    note = f"stage {stage.index} {spec}: waiting for another harness process that is generating it"
+                    with store.generation_lock(fp, spec, on_wait=lambda: progress and print(note, file=sys.stderr)):
+                        have = _stored_responses(store, fp, task, ghash, digest)
                         missing = [s for s in samples[spec] if s.id not in have]
                         if missing:
                             if engine is None:
@@ -184,6 +174,8 @@ def run_eval(
     results = _results(run, fps, sequence, general, samples, scored, hashes, engine_id, batch_size, seed, limit)
     for t in columns:
         info = results["tasks"][t.spec]
+        # What the task loaded: the sample hashes in order (the store keys records by them).
+        info["data_hash"] = stable_hash([digests[t.spec][s.id] for s in samples[t.spec]], n=24)
         info["protocol"] = protocols[t.spec]
         info["skipped_ids"] = skipped[t.spec]
         summaries = [t.summary_metrics(scored[(stage, t.spec)]) for stage in range(len(run.stages))]
@@ -195,6 +187,14 @@ def run_eval(
     results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
     write_bundle(out, results, _per_sample_rows(run, columns, samples, responses, scored))
     return results
+
+
+def _stored_responses(store: ResponseStore, fp: str, task: Task, ghash: str, digest: dict[str, str]) -> dict[str, str]:
+    """Sample id -> stored response, for the records made for exactly these samples' content."""
+    return {
+        sid: rec["response"] for (ver, gh, sid, sh), rec in store.load(fp, task.spec).items()
+        if ver == task.version and gh == ghash and digest.get(sid) == sh
+    }
 
 
 def _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Paper A's release files and the `paper` scoring protocol."""
 
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -13,13 +14,15 @@ from tasks import get_task
 from tasks.release import paper_score
 from tasks.sources import check_images, load_llamafactory_json
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rftvssft"
+# The test files published with Paper A's code (`LLaMA-Factory/data/` of the RFTvsSFT repository):
+# $CPT_HARNESS_RELEASE_DATA, else ../shared/data/rftvssft beside the clone (see the README).
+SHARED_DATA = Path(os.environ.get("CPT_HARNESS_RELEASE_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data" / "rftvssft")
 
 RELEASE_COUNTS = {
     "ScienceQA_test.json": 2017, "TextVQA_test.json": 5000, "VizWiz_test.json": 4319,
     "geo_test.json": 601, "path-vqa_test.json": 6719, "clevr_test.json": 642, "all_data_test.json": 1680,
 }
-needs_release = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data (the paper's release) not present")
+needs_release = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the paper's release files are not present (set CPT_HARNESS_RELEASE_DATA; see the README)")
 
 
 def paper_reference(response: str, gold: str) -> tuple[float, float]:
@@ -125,15 +128,17 @@ def test_harness_score_agrees_with_the_paper_rule_on_20000_variants(tmp_path):
     for task, name in files:
         samples = load_llamafactory_json(SHARED_DATA / name)
         picked = rng.sample(samples, min(len(samples), 300))
-        rows = [(s, v) for s in picked for v in _variants(s.target, rng)]
-        responses = tmp_path / f"{task}.jsonl"
-        responses.write_text("".join(json.dumps({"id": s.id, "response": v}) + "\n" for s, v in rows))
-        out = tmp_path / f"{task}.scores.jsonl"
-        score_file(task, str(SHARED_DATA / name), responses, out)
-        scores = [json.loads(line) for line in out.read_text().splitlines()]
-        assert [g["id"] for g in scores] == [s.id for s, _ in rows]  # input order kept
-        for (s, v), got in zip(rows, scores):
-            total += 1
-            agree += got["score"] == paper_reference(v, s.target)[0]
+        variants = [(s, _variants(s.target, rng)) for s in picked]
+        for k in range(len(variants[0][1])):  # one responses file per kind of variant: one line per id
+            rows = [(s, vs[k]) for s, vs in variants]
+            responses = tmp_path / f"{task}.{k}.jsonl"
+            responses.write_text("".join(json.dumps({"id": s.id, "response": v}) + "\n" for s, v in rows))
+            out = tmp_path / f"{task}.{k}.scores.jsonl"
+            score_file(task, str(SHARED_DATA / name), responses, out)
+            scores = [json.loads(line) for line in out.read_text().splitlines()]
+            assert [g["id"] for g in scores] == [s.id for s, _ in rows]  # input order kept
+            for (s, v), got in zip(rows, scores):
+                total += 1
+                agree += got["score"] == paper_reference(v, s.target)[0]
     assert total >= 20000
     assert agree == total
