@@ -133,11 +133,13 @@ def test_score_refuses_conflicts_empty_files_and_overwriting_its_input(tmp_path,
 # ---- 3. an untrusted checkpoint cannot run code ------------------------------------------------
 
 EVIL = "import pathlib\npathlib.Path({marker!r}).write_text('ran')\nraise SystemExit('code from the checkpoint ran')\n"
+# Each names a class transformers does not have, so only the folder's code could provide it: the
+# case where transformers asks "trust remote code? [y/N]" (the tests answer "y" on stdin).
 HOSTILE = {
-    "config": ("config.json", {"AutoConfig": "evil.EvilConfig", "AutoModelForImageTextToText": "evil.Evil"}),
-    "processor": ("processor_config.json", {"AutoProcessor": "evil.EvilProcessor"}),
-    "image-processor": ("preprocessor_config.json", {"AutoImageProcessor": "evil.EvilImageProcessor"}),
-    "tokenizer": ("tokenizer_config.json", {"AutoTokenizer": ["evil.EvilTokenizer", None]}),
+    "config": ("config.json", {"auto_map": {"AutoConfig": "evil.EvilConfig", "AutoModelForCausalLM": "evil.Evil"}, "model_type": "evil_vl"}),
+    "processor": ("processor_config.json", {"auto_map": {"AutoProcessor": "evil.EvilProcessor"}, "processor_class": "EvilProcessor"}),
+    "image-processor": ("preprocessor_config.json", {"auto_map": {"AutoImageProcessor": "evil.EvilImageProcessor"}, "image_processor_type": "EvilImageProcessor"}),
+    "tokenizer": ("tokenizer_config.json", {"auto_map": {"AutoTokenizer": ["evil.EvilTokenizer", None]}, "tokenizer_class": "EvilTokenizer"}),
 }
 
 
@@ -145,13 +147,13 @@ def _hostile_run(tmp_path: Path, tiny_run: Path, case: str) -> tuple[Path, Path]
     run = tmp_path / f"run-{case}"
     shutil.copytree(tiny_run, run)
     marker = tmp_path / f"marker-{case}"
-    name, auto_map = HOSTILE[case]
+    name, hostile = HOSTILE[case]
     for stage in ("base", "stage1"):
         folder = run / stage
         (folder / "evil.py").write_text(EVIL.format(marker=str(marker)))
         cfg_path = folder / name
-        cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {"image_processor_type": "Qwen2VLImageProcessor"}
-        cfg["auto_map"] = auto_map
+        cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+        cfg.update(hostile)
         cfg_path.write_text(json.dumps(cfg))
     return run, marker
 
