@@ -23,7 +23,12 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _quiet_libraries() -> None:
+    import warnings
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Two notices TRL's trainers trigger inside transformers on every stage; neither is ours to act on.
+    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated")
+    warnings.filterwarnings("ignore", message=r"`max_length` is ignored when `padding`")
     import transformers
 
     transformers.logging.set_verbosity_error()

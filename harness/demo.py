@@ -73,8 +73,12 @@ def side_by_side(results: dict[str, dict[str, Any]]) -> str:
     for method, r in results.items():
         parts += [render_report(r, title=method).split("| sequence metric")[0].rstrip(), ""]
     rows = []
-    for key, label in (("avg_acc", "AvgAcc"), ("fm", "FM (negative = forgetting)"), ("forgetting", "forgetting (classic)")):
-        rows.append([label] + [_num(r["metrics"][key]) for r in results.values()])
+    for key, label in (
+        ("avg_acc", "AvgAcc (= MFN)"), ("fm", "FM = BWT (negative = forgetting)"),
+        ("forgetting", "forgetting (Chaudhry; positive = forgetting)"), ("mft", "MFT (mean of the diagonal)"),
+        ("maa", "MAA (mean seen-task accuracy over stages)"),
+    ):
+        rows.append([label] + [_num(r["metrics"].get(key)) for r in results.values()])
     first = next(iter(results.values()))
     for task in first["metrics"]["general_deltas"]:
         family = task.split(":")[0]

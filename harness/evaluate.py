@@ -102,7 +102,7 @@ def run_eval(
             raise HarnessError(f"the {what} {folder} is a file, not a folder")
     check_writable_folder(out, "output folder")
     store = ResponseStore(store_root)
-    if store.prepare() and progress:
+    if store.prepare():
         print(f"created the response store at {store.root} (shared by later runs; --store or $CPT_HARNESS_STORE moves it)", file=sys.stderr)
     protocols = {t.spec: protocol if protocol in t.protocols else t.protocols[0] for t in columns}
     samples: dict[str, list[Sample]] = {}

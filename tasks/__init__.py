@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import difflib
 
-from tasks.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score, Task
 from tasks.cpt7 import CPT7_TASKS
+from tasks.errors import HarnessError
 from tasks.jigsaw import Jigsaw
 from tasks.mmlu_pro import MMLUPro
 from tasks.mmmu import MMMU

@@ -25,8 +25,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tasks.errors import HarnessError
 from tasks.base import Sample
+from tasks.errors import HarnessError
 from tasks.prompts import SHORT_ANSWER, user_turn
 from tasks.release import ReleaseTask
 from tasks.sources import LazyImage, image_table, open_table, require_columns, text_rows

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, ClassVar
 
-from tasks.errors import HarnessError
 from tasks.base import Sample, Task
+from tasks.errors import HarnessError
 from tasks.sources import (
     LazyImage, check_images, detect_source, image_table, load_easyr1, load_llamafactory_json,
     open_table, require_columns, text_rows,

@@ -50,8 +50,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from tasks.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score
+from tasks.errors import HarnessError
 from tasks.hubtask import HubTask
 from tasks.sources import detect_source, open_table, require_columns, text_rows
 

@@ -55,8 +55,8 @@ import ast
 import re
 from typing import Any, ClassVar
 
-from tasks.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score
+from tasks.errors import HarnessError
 from tasks.extract import last_boxed
 from tasks.hubtask import HubTask
 from tasks.prompts import OPTION_LETTER, SHORT_ANSWER, with_cot

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from tasks.errors import HarnessError
 from tasks.base import GenerationContract, Sample, Score
+from tasks.errors import HarnessError
 from tasks.extract import last_boxed
 from tasks.hubtask import HubTask
 from tasks.prompts import SHORT_ANSWER, user_turn, with_cot

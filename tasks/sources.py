@@ -32,8 +32,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from tasks.errors import HarnessError
 from tasks.base import Sample
+from tasks.errors import HarnessError
 
 IMAGE_PLACEHOLDER = "<image>"
 
