@@ -17,7 +17,7 @@ from tasks.sources import IMAGE_PLACEHOLDER, user_parts
 
 class Geometry3K(ReleaseTask):
     name = "geometry3k"
-    version = "2"
+    version = "3"
     description = "Paper A CPT stage 5: Geometry3K; number or expression"
     hub_id = "hiyouga/geometry3k"
     hub_splits = {"test": "test", "train": "train"}
@@ -29,5 +29,5 @@ class Geometry3K(ReleaseTask):
         if IMAGE_PLACEHOLDER not in problem:
             problem = IMAGE_PLACEHOLDER + problem
         refs = [image("images", k) for k in range(problem.count(IMAGE_PLACEHOLDER))]
-        text = f"{problem.rstrip()}\n{SHORT_ANSWER}"
+        text = f"{problem}\n{SHORT_ANSWER}"  # as written: the release does not trim problems
         return Sample(str(index), [{"role": "user", "content": user_parts(text)}], str(row["answer"]), refs)

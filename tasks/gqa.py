@@ -34,7 +34,7 @@ from tasks.sources import LazyImage, image_table, open_table, require_columns, t
 
 class GQA(ReleaseTask):
     name = "gqa"
-    version = "2"
+    version = "3"
     description = "Paper A CPT stage 4: GQA balanced questions; short answers"
     hub_id = "lmms-lab/GQA"
     hub_splits = {"test": "testdev", "train": "train"}

@@ -20,6 +20,11 @@ from tasks.sources import (
 )
 
 
+class SkipRow(Exception):
+    """Raised by `from_hub_row` for a row that cannot be asked (e.g. a multiple-choice question
+    without options): the row is left out and its id recorded, not fatal."""
+
+
 class HubTask(Task):
     """Base of tasks that read real data. Parameters: `data` (a source; empty = the hub id),
     `image_root` (for image paths in JSON/parquet; default: the file's folder),
@@ -44,6 +49,7 @@ class HubTask(Task):
 
     def load(self, split: str) -> list[Sample]:
         self.check_split(split)
+        self.rows_skipped: list[str] = []  # ids of rows `from_hub_row` could not ask (SkipRow)
         data = self.params["data"] or self.hub_id
         if not data:
             raise HarnessError(f"task {self.name!r} has no hub dataset; give data=PATH (LLaMA-Factory JSON or parquet)")
@@ -70,12 +76,16 @@ class HubTask(Task):
         require_columns(table, list(self.hub_columns), data, f"{self.hub_id or self.name} hub")
         images = image_table(table, list(self.image_columns))
         samples, seen = [], set()
+        self.rows_skipped = getattr(self, "rows_skipped", [])
         for index, row in enumerate(text_rows(table, list(self.image_columns))):
             def image(column: str, position: int | None = None, index: int = index) -> LazyImage:
                 return LazyImage(images, index, column, position)
 
             try:
                 sample = self.from_hub_row(row, index, image)
+            except SkipRow:
+                self.rows_skipped.append(str(row.get("id", index)))
+                continue
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
                 raise HarnessError(f"{data}: row {index}: malformed ({type(e).__name__}: {e})") from None
             if sample is None:
@@ -93,8 +103,9 @@ class HubTask(Task):
         raise HarnessError(f"task {self.name!r} has no hub schema; give data=PATH (LLaMA-Factory JSON or EasyR1 parquet)")
 
     def loadable_for_generation(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
-        """Samples whose images exist, and the ids skipped (only with skip_missing_images)."""
+        """Samples whose images exist, and the ids skipped: rows that could not be asked, then
+        samples with missing images (only with skip_missing_images)."""
         skipped = check_images(samples, self.params["skip_missing_images"])
         gone = set(skipped)
-        return [s for s in samples if s.id not in gone], skipped
+        return [s for s in samples if s.id not in gone], list(getattr(self, "rows_skipped", [])) + skipped
 

@@ -41,13 +41,13 @@ _NUMBERS_ONLY = re.compile(r"[\d\s,]+")
 
 class Jigsaw(Task):
     name = "jigsaw"
-    version = "1"
+    version = "2"
     description = "Paper B's jigsaw: output the permutation that restores a shuffled n x n grid."
     metric = "accuracy (exact permutation); hit rate in parts"
     sources = ("synthetic", "image folder", "hf image dataset")
     defaults: ClassVar[dict[str, Any]] = {
         "style": "cot",
-        "grid": 2,
+        "grid": 3,  # Paper B's 3x3
         "mode": "composite",
         "source": "synthetic",
         "n_train": 1000,

@@ -10,7 +10,9 @@ Sample id: the row's `id` (e.g. "validation_Art_1").
 
 Prompt (style `standard`, lmms-eval's MMMU wording): the question, then for multiple choice the
 options as "A. …" lines, a blank line and "Answer with the option's letter from the given
-choices directly."; for open questions "Answer the question using a single word or phrase.".
+choices directly."; for open questions a blank line and "Answer the question using a single word
+or phrase." (lmms-eval's "\\n\\n"). A multiple-choice row without options cannot be asked: it is
+left out and its id recorded with the skipped ids of the results.
 Each `<image N>` reference in the question or options becomes an image part at that place, in
 order (a reference to an empty image slot stays as text). Style `cot` appends Paper A's
 think/boxed instruction; the parser then reads the last `\\boxed{}` content when there is one.
@@ -58,7 +60,7 @@ from typing import Any, ClassVar
 from tasks.base import GenerationContract, Sample, Score
 from tasks.errors import HarnessError
 from tasks.extract import last_boxed
-from tasks.hubtask import HubTask
+from tasks.hubtask import HubTask, SkipRow
 from tasks.prompts import OPTION_LETTER, SHORT_ANSWER, with_cot
 from tasks.sources import open_table
 
@@ -76,7 +78,7 @@ _IMAGE_REF = re.compile(r"<image (\d+)>")
 
 class MMMU(HubTask):
     name = "mmmu"
-    version = "2"
+    version = "3"
     description = "MMMU val: 30 subjects, multiple-choice and open, interleaved images"
     hub_id = "MMMU/MMMU"
     hub_splits = {"test": "validation"}
@@ -112,12 +114,12 @@ class MMMU(HubTask):
         options = _literal_list(row["options"])
         mc = row["question_type"] == "multiple-choice"
         if mc and not options:
-            raise ValueError("a multiple-choice question without options")
+            raise SkipRow("a multiple-choice question without options")
         text = row["question"].strip()
         if mc:
             text += "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options)) + "\n\n" + OPTION_LETTER
         else:
-            text += "\n" + SHORT_ANSWER
+            text += "\n\n" + SHORT_ANSWER
         if self.style == "cot":
             text = with_cot(text)
         parts, refs = [], []

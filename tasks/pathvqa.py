@@ -14,7 +14,7 @@ from tasks.release import ReleaseTask
 
 class PathVQA(ReleaseTask):
     name = "pathvqa"
-    version = "2"
+    version = "3"
     description = "Paper A CPT stage 6: PathVQA; yes/no or short text"
     hub_id = "flaviagiammarino/path-vqa"
     hub_splits = {"test": "test", "train": "train"}

@@ -3,8 +3,10 @@ Paper A's code evaluates it; Paper B reports its change under RFT and SFT.
 
 Hub `lmms-lab/POPE`, config `default`, split `test` (9,000 questions: 3,000 each of the
 `adversarial`, `popular` and `random` samplings); fields relied on: `question_id`, `question`,
-`answer` ("yes" | "no"), `image`, `category`. Parameter `category=all|adversarial|popular|random`
-picks a sampling. Sample id: `question_id`.
+`answer` ("yes" | "no"), `image`, `category`, and `id` when present. Parameter
+`category=all|adversarial|popular|random` picks a sampling. Sample id: the hub's `id` when the
+table has one, else `{category}-{question_id}` (`question_id` restarts within each category in
+the original POPE files, so it alone is not unique under `category=all`).
 
 Prompt (style `standard`, lmms-eval's wording): `{question}\\n` + "Answer the question using a
 single word or phrase."; style `cot` appends Paper A's think/boxed instruction and the answer is
@@ -87,7 +89,8 @@ class POPE(HubTask):
         text = f"{row['question'].strip()}\n{SHORT_ANSWER}"
         if self.style == "cot":
             text = with_cot(text)
-        return Sample(str(row["question_id"]), user_turn(text, 1), answer, [image("image")], {"category": row["category"]})
+        sid = str(row["id"]) if row.get("id") is not None else f"{row['category']}-{row['question_id']}"
+        return Sample(sid, user_turn(text, 1), answer, [image("image")], {"category": row["category"], "question_id": row["question_id"]})
 
     def contract(self) -> GenerationContract:
         return GenerationContract(max_new_tokens=1024 if self.style == "cot" else 16)

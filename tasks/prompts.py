@@ -24,6 +24,15 @@ def with_cot(text: str) -> str:
     return text.strip() + " " + THINK_BOXED_INSTRUCTION
 
 
+# Paper A's no-CoT ablation (EasyR1's no_cot format prompt).
+NO_COT_INSTRUCTION = "You MUST provide the final answer directly."
+
+
+def with_no_cot(text: str) -> str:
+    """The user text followed by the no-CoT instruction (trimmed, one space between)."""
+    return text.strip() + " " + NO_COT_INSTRUCTION
+
+
 def user_turn(text: str, n_images: int) -> list[dict]:
     """One user message: the images first, in order, then the text (the release's layout)."""
     parts: list[dict] = [{"type": "image"} for _ in range(n_images)]

@@ -5,8 +5,10 @@ Sources: see `tasks/hubtask.py` (hub id, local copy, parquet, the release's LLaM
 EasyR1 parquet); each task words a hub row's prompt as the release does.
 
 Prompt styles: `paper` (default), the release's user text followed by Paper A's think/boxed
-instruction (its RFT format); `direct`, the release's user text alone (SFT-style models and the
-no-CoT ablation).
+instruction (its RFT format); `direct`, the release's user text alone (what Paper A's SFT trains
+on and what SFT models answer); `no_cot`, the release's user text followed by " You MUST provide
+the final answer directly." (the wording of EasyR1's `examples/format_prompt/no_cot.jinja` in
+Paper A's code, for its "GRPO w/o CoT" ablation; the text is trimmed first, as for `paper`).
 
 Protocol `paper`, exactly Paper A's reward code (EasyR1 `reward_function/math.py` with the PyPI
 package `mathruler`):
@@ -22,7 +24,14 @@ package `mathruler`):
    graded wrong without calling mathruler, which can spend tens of seconds normalising a
    megabyte answer. The longest gold answer in the paper's release has 166 characters, so only
    answers over ten times that long are affected.
-Reward for training: 0.9 * accuracy + 0.1 * format (`paper` style), accuracy alone (`direct`).
+In the `direct` and `no_cot` styles, protocol `paper` is Paper A's `no_cot` reward instead
+(`no_cot` in EasyR1 `examples/reward_function/math.py`, laisong-22004009/RFTvsSFT at commit
+6ea0eeac115125888c90f91fb08ecbe6fd724371): the same whitespace rule, then accuracy =
+`grade_answer(response.strip(), gold.strip())` on the whole response, no format term. A direct
+answer "B" to gold "B" is right; "\\boxed{B}" is graded as written (mathruler's own rules). `valid`
+is False only for an empty response. The same 2,000-character guard applies.
+Reward for training: 0.9 * accuracy + 0.1 * format (`paper` style), accuracy alone (`direct`,
+`no_cot`), in both cases built from these scores (`Task.reward_of`).
 
 Protocol `official` (tasks that list it), the dataset's own metric: the answer is the last
 balanced `\\boxed{}` content in the `paper` style (none: invalid, 0) and the whole response in the
@@ -39,7 +48,7 @@ from typing import Any, ClassVar
 from tasks.base import GenerationContract, Sample, Score
 from tasks.extract import format_think_boxed, last_boxed, strip_markup_whitespace
 from tasks.hubtask import HubTask
-from tasks.prompts import with_cot
+from tasks.prompts import with_cot, with_no_cot
 
 # mathruler's LaTeX-to-text step logs a warning for every odd macro it meets; scores are unaffected.
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
@@ -62,6 +71,18 @@ def paper_score(response: str, gold: str) -> Score:
     return Score(acc, boxed if found else None, found, {"acc": acc, "fmt": fmt})
 
 
+def no_cot_score(response: str, gold: str) -> Score:
+    """Paper A's `no_cot` rule (see the module docstring)."""
+    from mathruler.grader import grade_answer
+
+    r = strip_markup_whitespace(response).strip()
+    try:
+        acc = 1.0 if len(r) <= MAX_GRADED_CHARS and grade_answer(r, gold.strip()) else 0.0
+    except Exception:  # as in paper_score
+        acc = 0.0
+    return Score(acc, r or None, bool(r), {"acc": acc, "fmt": 0.0})
+
+
 def _closed_last_box(text: str) -> bool:
     start = text.rfind("\\boxed{")
     if start == -1:
@@ -80,16 +101,17 @@ def _closed_last_box(text: str) -> bool:
 class ReleaseTask(HubTask):
     """Base of the seven CPT tasks: HubTask's sources plus `style` (`paper` | `direct`)."""
 
-    prompt_styles: ClassVar[tuple[str, ...]] = ("paper", "direct")
+    prompt_styles: ClassVar[tuple[str, ...]] = ("paper", "direct", "no_cot")
     protocols: ClassVar[tuple[str, ...]] = ("paper",)
     defaults: ClassVar[dict[str, Any]] = {"style": "paper", **HubTask.defaults}
 
     def finish(self, samples: list[Sample], split: str) -> list[Sample]:
-        if self.style == "paper":
+        if self.style in ("paper", "no_cot"):
+            add = with_cot if self.style == "paper" else with_no_cot
             for s in samples:
                 texts = [p for p in s.messages[0]["content"] if p["type"] == "text"]
                 if texts:
-                    texts[-1]["text"] = with_cot(texts[-1]["text"])
+                    texts[-1]["text"] = add(texts[-1]["text"])
         return samples
 
     def contract(self) -> GenerationContract:
@@ -98,7 +120,9 @@ class ReleaseTask(HubTask):
         return GenerationContract(max_new_tokens=64)
 
     def score(self, response: str, sample: Sample) -> Score:
-        return paper_score(response, str(sample.target))
+        if self.style == "paper":
+            return paper_score(response, str(sample.target))
+        return no_cot_score(response, str(sample.target))
 
     def score_official(self, response: str, sample: Sample) -> Score:
         answer = last_boxed(response) if self.style == "paper" else response.strip()

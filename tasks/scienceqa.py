@@ -21,7 +21,7 @@ LETTERS = "ABCDEFGHIJ"
 
 class ScienceQA(ReleaseTask):
     name = "scienceqa"
-    version = "2"
+    version = "3"
     description = "Paper A CPT stage 1: ScienceQA image subset; option letter"
     hub_id = "derek-thomas/ScienceQA"
     hub_splits = {"test": "test", "train": "train"}

@@ -20,8 +20,10 @@ placeholder in the user text is one image, in order. A sample's id is its `id` f
 else its index in the file as a string.
 
 Images are paths, resolved against `image_root` (default: the JSON file's folder) and opened only
-when a model needs them, so scoring stored responses never touches them. `check_images` finds the
-missing ones before generation.
+when a model needs them, so scoring stored responses never touches them. The release's VizWiz file
+names absolute paths on its authors' machine: when `image_root` is given and a path does not exist
+under it, `image_root / <file name>` is used if that exists. `check_images` finds the missing ones
+before generation.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def load_llamafactory_json(path: str | Path, image_root: str | Path | None = Non
     samples, seen = [], set()
     for index, item in enumerate(items):
         sample = _sample_from_item(item, index, root, path)
+        if image_root is not None:
+            sample.images = [p if p.exists() or not (root / p.name).exists() else root / p.name for p in sample.images]
         if sample.id in seen:
             raise HarnessError(f"{path}: item {index}: duplicate id {sample.id!r}")
         seen.add(sample.id)

@@ -14,7 +14,7 @@ from tasks.release import ReleaseTask
 
 class SuperCLEVR(ReleaseTask):
     name = "superclevr"
-    version = "2"
+    version = "3"
     description = "Paper A CPT stage 7: Super-CLEVR (MathV360K style); short text or number"
     hub_splits = {"test": "test", "train": "train"}
     sources = ("llamafactory json", "easyr1 parquet")

@@ -4,7 +4,10 @@ Hub `lmms-lab/VizWiz-VQA` (splits val / test; our `test` is the hub's `val`, 4,3
 the release; the hub's `test` has no answers), fields relied on: `question_id`, `question`,
 `answers` (the ten human answers), `image`. Sample id: `question_id`. Prompt, as in the release:
 `{question}\\n` + "When the provided information is insufficient, respond with 'Unanswerable'." +
-`\\n` + "Answer the question using a single word or phrase."; gold: the most common human answer;
+`\\n` + "Answer the question using a single word or phrase." (the question as the hub has it, not
+stripped: the release keeps its spaces); gold: the most common human answer after "unsuitable"
+and "unsuitable image" are read as "unanswerable", as the release's golds are (0 of its 4,319
+golds is "unsuitable…", 1,871 are "unanswerable");
 `official` = VQA soft accuracy over the ten answers (see `tasks.textvqa.VQATask`). There is no
 train split on the hub copy.
 """
@@ -17,6 +20,10 @@ from tasks.textvqa import VQATask
 from tasks.vqa import most_common_answer
 
 
+UNSUITABLE = ("unsuitable", "unsuitable image")
+UNANSWERABLE_FORM = "unanswerable"
+
+
 class VizWiz(VQATask):
     name = "vizwiz"
     version = "3"
@@ -26,6 +33,7 @@ class VizWiz(VQATask):
     hub_columns = ("question_id", "question", "answers")
 
     def from_hub_row(self, row, index, image):
-        text = f"{row['question'].strip()}\n{UNANSWERABLE}\n{SHORT_ANSWER}"
+        text = f"{row['question']}\n{UNANSWERABLE}\n{SHORT_ANSWER}"
         answers = list(row["answers"])
-        return Sample(str(row["question_id"]), user_turn(text, 1), most_common_answer(answers), [image("image")], {"answers": answers})
+        gold = most_common_answer([UNANSWERABLE_FORM if a.strip().lower() in UNSUITABLE else a for a in answers])
+        return Sample(str(row["question_id"]), user_turn(text, 1), gold, [image("image")], {"answers": answers})

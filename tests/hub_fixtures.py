@@ -191,7 +191,8 @@ POPE_SCHEMA = {"id": "str", "question_id": "str", "question": "str", "answer": "
 
 def pope_rows() -> list[dict[str, Any]]:
     rows = []
-    for i, (obj, ans, cat) in enumerate([("dog", "yes", "adversarial"), ("cat", "no", "adversarial"), ("car", "yes", "popular"), ("tree", "no", "random")]):
-        rows.append({"id": str(i), "question_id": str(i + 1), "question": f"Is there a {obj} in the image?", "answer": ans,
+    # question_id restarts within each category, as in the original POPE files.
+    for i, (obj, ans, cat, qid) in enumerate([("dog", "yes", "adversarial", 1), ("cat", "no", "adversarial", 2), ("car", "yes", "popular", 1), ("tree", "no", "random", 1)]):
+        rows.append({"id": str(i + 1), "question_id": str(qid), "question": f"Is there a {obj} in the image?", "answer": ans,
                      "image_source": f"COCO_val2014_{i:012d}", "image": _img("white"), "category": cat})
     return rows

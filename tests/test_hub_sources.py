@@ -151,6 +151,10 @@ def test_mmlu_pro_fewshot_prompt_and_single_file(data):
 def test_pope_categories_and_f1(data, tmp_path):
     samples = _load("pope", data["pope"])
     assert len(samples) == 4 and len(_load("pope", data["pope"], category="adversarial")) == 2
+    assert [s.id for s in samples] == ["1", "2", "3", "4"]  # the hub id: question_id repeats (1, 2, 1, 1)
+    no_hub_id = fx.write_parquet(tmp_path / "pope_no_id.parquet", [{k: v for k, v in r.items() if k != "id"} for r in fx.pope_rows()],
+                                 {k: v for k, v in fx.POPE_SCHEMA.items() if k != "id"})
+    assert [s.id for s in _load("pope", no_hub_id)] == ["adversarial-1", "adversarial-2", "popular-1", "random-1"]
     responses = tmp_path / "r.jsonl"
     said = {"1": "Yes, there is.", "2": "Yes.", "3": "I am not sure.", "4": "Maybe"}
     responses.write_text("".join(json.dumps({"id": k, "response": v}) + "\n" for k, v in said.items()))

@@ -20,8 +20,8 @@ def test_unknown_task_gets_did_you_mean():
 
 
 def test_spec_parameters_and_canonical_name():
-    assert get_task("jigsaw:grid=2").spec == "jigsaw"
-    assert get_task("jigsaw:mode=tiles,grid=3").spec == "jigsaw:grid=3,mode=tiles"
+    assert get_task("jigsaw:grid=3").spec == "jigsaw"  # Paper B's 3x3 is the default
+    assert get_task("jigsaw:mode=tiles,grid=2").spec == "jigsaw:grid=2,mode=tiles"
     with pytest.raises(HarnessError, match="no parameter 'size'"):
         get_task("jigsaw:size=3")
     with pytest.raises(HarnessError, match="not a int"):
@@ -99,8 +99,10 @@ def test_jigsaw_permutation_restores_picture_and_partial_credit():
     assert sc.valid and sc.value == 0.0 and sc.parts["hit"] == pytest.approx(7 / 9)
     assert task.reward("<think>t</think><answer>" + s.target + "</answer>", s) == pytest.approx(3.0)
     assert task.score("<answer>1 2</answer>", s).valid is False
-    composite = get_task("jigsaw:n_test=1").load("test")[0]
+    composite = get_task("jigsaw:grid=2,n_test=1").load("test")[0]
     assert len(composite.images) == 1 and composite.images[0].size == (112, 112)
+    default = get_task("jigsaw:n_test=1").load("test")[0]  # 3x3 by default: 112 // 3 * 3 pixels
+    assert default.meta["grid"] == 3 and default.images[0].size == (111, 111)
 
 
 def test_jigsaw_from_image_folder(tmp_path):
