@@ -1,7 +1,9 @@
 """Run folders: the ordered stage checkpoints of a continual post-training run.
 
 With `manifest.json`: `{"base": PATH_OR_ID, "stages": [{"task": NAME, "path": REL_PATH}, ...],
-"general": [TASK, ...] (optional)}`. Stage 0 is the base; stage t is the model after training
+"general": [TASK, ...] (optional)}`; a stage entry may add `adapter_base` (a path relative to the
+run folder) when its path is a LoRA adapter (`harness.adapters`); `harness manifest` proposes one
+from the folders a run holds (`harness.layouts`). Stage 0 is the base; stage t is the model after training
 on the t-th task. Relative paths are relative to the run folder.
 
 Without a manifest: the sub-folders holding a `config.json` are the stages, in natural order
@@ -20,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.adapters import adapter_base, is_adapter, merged_folder
 from harness.fingerprint import check_model_folder
+from tasks import get_task
 from tasks.sources import looks_like_hub_id
 
 MANIFEST = "manifest.json"
@@ -31,7 +35,8 @@ class Stage:
     index: int
     task: str | None  # None for the base
     path: str  # local folder, or a hub id for the base
-    local: Path  # the folder that is loaded (for a hub base: its downloaded snapshot)
+    local: Path  # the folder that is loaded (for a hub base: its downloaded snapshot; for an adapter: the merged model)
+    adapter_base: str | None = None  # the manifest's base for a LoRA adapter stage
 
 
 @dataclass
@@ -85,7 +90,13 @@ def _from_manifest(folder: Path, manifest: Path) -> Run:
     for i, entry in enumerate(data["stages"], start=1):
         if not isinstance(entry, dict) or not isinstance(entry.get("task"), str) or not isinstance(entry.get("path"), str):
             raise HarnessError(f"{manifest}: stage {i} needs string fields 'task' and 'path'")
-        stages.append(Stage(i, entry["task"], entry["path"], folder / entry["path"]))
+        if entry.get("adapter_base") is not None and not isinstance(entry["adapter_base"], str):
+            raise HarnessError(f"{manifest}: stage {i}: 'adapter_base' must be a path")
+        try:
+            get_task(entry["task"])
+        except HarnessError as e:
+            raise HarnessError(f"{manifest}: stage {i}: {e}") from None
+        stages.append(Stage(i, entry["task"], entry["path"], folder / entry["path"], entry.get("adapter_base")))
     general = data.get("general", [])
     if not isinstance(general, list) or not all(isinstance(g, str) for g in general):
         raise HarnessError(f"{manifest}: 'general' must be a list of task names")
@@ -119,14 +130,37 @@ def _resolve(stage: Stage, folder: Path, allow_external_paths: bool, allow_hub: 
             )
         stage.local = hub_snapshot(stage.path, label)
     elif not allow_external_paths:
-        inside = folder.resolve()
-        target = stage.local.resolve()
-        if target != inside and inside not in target.parents:
-            raise HarnessError(
-                f"{label}: path {stage.path!r} leads outside the checkpoint directory {folder} (to {target}); "
-                "pass --allow-external-paths if you trust this manifest (runs of `harness train` keep their base outside)"
-            )
+        _inside(folder, stage.local, stage.path, label)
+    if is_adapter(stage.local):
+        stage.local = merged_folder(stage.local, _adapter_base(stage, folder, label, allow_external_paths, allow_hub), label)
     check_model_folder(stage.local, label)
+
+
+def _inside(folder: Path, path: Path, given: str, label: str) -> None:
+    inside, target = folder.resolve(), path.resolve()
+    if target != inside and inside not in target.parents:
+        raise HarnessError(
+            f"{label}: path {given!r} leads outside the checkpoint directory {folder} (to {target}); "
+            "pass --allow-external-paths if you trust this manifest (runs of `harness train` keep their base outside)"
+        )
+
+
+def _adapter_base(stage: Stage, folder: Path, label: str, allow_external_paths: bool, allow_hub: bool) -> Path:
+    """The base model folder of an adapter stage: the manifest's `adapter_base` (relative to the
+    run folder), else the adapter config's `base_model_name_or_path` (a path, relative ones taken
+    from the adapter folder, or a hub id)."""
+    given = stage.adapter_base or adapter_base(stage.local, label)
+    candidates = [folder / given] if stage.adapter_base else [stage.local / given, Path(given)]
+    path = next((p for p in candidates if p.exists()), None)
+    if path is None:
+        if looks_like_hub_id(given):
+            if not allow_hub:
+                raise HarnessError(f"{label}: the adapter's base {given!r} is a hub id; pass --allow-hub to download it")
+            return hub_snapshot(given, label)
+        raise HarnessError(f"{label}: the adapter's base {given!r} was not found")
+    if not allow_external_paths:
+        _inside(folder, path, given, f"{label} (adapter base)")
+    return path
 
 
 def hub_snapshot(repo_id: str, label: str) -> Path:

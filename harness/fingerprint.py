@@ -91,6 +91,11 @@ def check_model_folder(folder: Path, label: str) -> None:
                 f"{label}: only pickle weights (*.bin) in {folder}; the harness loads safetensors only "
                 "(loading a pickle can run code): convert with `model.save_pretrained(dir, safe_serialization=True)`"
             )
+        if folder.name == "huggingface" and any(folder.parent.glob("model_world_size_*_rank_*.pt")):
+            raise HarnessError(
+                f"{label}: {folder.parent} holds EasyR1 FSDP shards but no merged weights; merge them first: "
+                f"python3 scripts/model_merger.py --local_dir {folder.parent}"
+            )
         raise HarnessError(f"{label}: no model weights (*.safetensors) in {folder}")
     for index in folder.glob("*.safetensors.index.json"):
         data = _read_config(index, label)
