@@ -45,15 +45,28 @@ class StageConfig:
 
 @dataclass
 class SFTConfig(StageConfig):
-    """Paper A's SFT: full fine-tune, lr 1e-5, cosine, warm-up 0.1, effective batch 24 (8 GPUs x
-    1 x 3), loss on the assistant turn only, trained on the release's direct answers."""
+    """Paper A's SFT, from its LLaMA-Factory yamls (laisong-22004009/RFTvsSFT @ 6ea0eeac,
+    `LLaMA-Factory/examples/mllm_cl/`: `qwen2_5vl_scienceqa*.yaml`, `5_geo.yaml`, `6_path-vqa.yaml`,
+    `7_clevr.yaml`): full fine-tune, lr 1e-5, cosine, warm-up 0.1, per-device batch 1 x
+    accumulation 2 (effective 16 on 8 GPUs), 1 epoch per task but 10 on Geometry3K (`5_geo.yaml`)
+    and 3 on Super-CLEVR (`7_clevr.yaml`), `cutoff_len` 7,168 tokens (8,192 for TextVQA,
+    `qwen2_5vl_scienceqa_textvqa.yaml`), `image_max_pixels` 4,194,304, loss on the assistant turn
+    only, trained on the release's direct answers. An item longer than its cutoff is dropped and
+    counted (diagnostics `dropped_overlong`), never truncated: truncation into the image tokens
+    crashes a stage, truncation of the answer trains on nothing."""
 
     learning_rate: float = 1e-5
     warmup_ratio: float = 0.1
     per_device_batch_size: int = 1
-    grad_accum: int = 3
+    grad_accum: int = 2
+    per_task_epochs: dict[str, float] = field(default_factory=lambda: {"geometry3k": 10.0, "superclevr": 3.0})
+    image_max_pixels: int = 4194304
     style: str = "direct"  # prompt style trained (and then evaluated): the gold answer as the target
-    max_length: int = 2048
+    max_length: int = 7168  # tokens of prompt + answer, images included; longer items are dropped
+    per_task_max_length: dict[str, float] = field(default_factory=lambda: {"textvqa": 8192.0})
+
+    def max_length_for(self, family: str) -> int:
+        return int(self.per_task_max_length.get(family, self.max_length))
 
 
 @dataclass
@@ -115,7 +128,10 @@ class MultitaskConfig(GRPOConfig):
     joint_method = "sft"); every stage row of the run is that one model."""
 
     joint_method: str = "grpo"
-    max_length: int = 2048  # for joint_method = "sft"
+    max_length: int = 2048  # for joint_method = "sft"; longer items are dropped, not truncated
+
+    def max_length_for(self, family: str) -> int:
+        return self.max_length
 
 
 METHODS: dict[str, type[StageConfig]] = {

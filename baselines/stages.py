@@ -231,19 +231,49 @@ def last_checkpoint(work: Path) -> str | None:
 
 # ---- the two training kinds -------------------------------------------------------------------
 
+def sft_token_length(processor: Any, row: dict[str, Any]) -> int:
+    """Tokens of one SFT row as the model sees it: chat template applied, images expanded."""
+    if hasattr(processor, "image_processor"):
+        text = processor.apply_chat_template(row["messages"], tokenize=False)
+        return int(processor(text=[text], images=row["images"] or None, return_tensors="pt")["input_ids"].shape[1])
+    flat = [{"role": m["role"], "content": "".join(p.get("text", "") for p in m["content"])} for m in row["messages"]]
+    return len(processor.apply_chat_template(flat, tokenize=True))
+
+
+def drop_overlong(cfg: Any, pairs: list[tuple[Task, Sample, str]], rows: list[dict[str, Any]], processor: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """(rows within their task's token limit, ids of the dropped ones). A config without limits
+    keeps everything."""
+    limit_of = getattr(cfg, "max_length_for", None)
+    if limit_of is None:
+        return rows, []
+    kept: list[dict[str, Any]] = []
+    dropped: list[str] = []
+    for (task, sample, _), row in zip(pairs, rows):
+        if sft_token_length(processor, row) <= limit_of(task.name):
+            kept.append(row)
+        else:
+            dropped.append(sample.id)
+    if not kept:
+        raise HarnessError(f"all {len(rows)} training items are longer than their max_length; raise it in the config")
+    return kept, dropped
+
+
 def train_sft(cfg: Any, pairs: list[tuple[Task, Sample, str]], src: Path, dest: Path, work: Path, epochs: float, progress: bool) -> dict[str, Any]:
     from trl import SFTConfig, SFTTrainer
 
     started = time.time()
     model, processor, gpu = load_trainable(src)
-    args = SFTConfig(**trl_common(cfg, work, epochs, gpu), assistant_only_loss=True, max_length=cfg.max_length)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=to_dataset(sft_rows(pairs, cfg.image_max_pixels), cfg.seed), processing_class=processor)
+    rows, dropped = drop_overlong(cfg, pairs, sft_rows(pairs, cfg.image_max_pixels), processor)
+    # Every kept item fits its limit, so nothing is truncated (max_length=None).
+    args = SFTConfig(**trl_common(cfg, work, epochs, gpu), assistant_only_loss=True, max_length=None)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=to_dataset(rows, cfg.seed), processing_class=processor)
     quiet_logs(trainer, progress)
     trainer.train(resume_from_checkpoint=last_checkpoint(work))
     save_stage(trainer, src, dest)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return {
-        "kind": "sft", "items": len(pairs), "steps": trainer.state.global_step, "epochs": epochs,
+        "kind": "sft", "items": len(rows), "dropped_overlong": len(dropped), "dropped_ids": dropped[:20],
+        "steps": trainer.state.global_step, "epochs": epochs,
         "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
         "loss_per_step": losses, "wall_seconds": round(time.time() - started, 2),
     }
