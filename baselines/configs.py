@@ -38,6 +38,8 @@ class StageConfig:
     bf16: bool = True  # ignored (fp32) when no GPU is present
     deepspeed: str = ""  # a DeepSpeed JSON (e.g. ZeRO-3), passed to TRL as-is
     image_max_pixels: int = 0  # > 0: downscale training images to this area
+    image_min_pixels: int = 0  # > 0: upscale training images below this area
+    weight_decay: float = 0.0
 
     def epochs_for(self, family: str) -> float:
         return float(self.per_task_epochs.get(family, self.epochs))
@@ -71,26 +73,47 @@ class SFTConfig(StageConfig):
 
 @dataclass
 class GRPOConfig(StageConfig):
-    """Paper A's GRPO: lr 1e-6, group size 8, temperature 1.0, top_p 0.99, KL loss (k3) 0.01,
-    responses up to 1,024 tokens, rollout batch 512 prompts, update batch 128; 1 epoch per task
-    except Geometry3K (10) and Super-CLEVR (3). Reward: the task's (0.9 acc + 0.1 format)."""
+    """Paper A's GRPO, from its EasyR1 code (laisong-22004009/RFTvsSFT @ 6ea0eeac):
+    `EasyR1/examples/config.yaml` (lr 1e-6, weight decay 0.01, KL loss `low_var_kl` (k3) 0.01,
+    group size 8, temperature 1.0, top_p 0.99, responses up to 1,024 tokens, prompts over 4,096
+    tokens dropped, images between 200,704 and 1,003,520 pixels, rollout batch 512 prompts,
+    update batch 128, micro-batch 4 per device); `EasyR1/verl/workers/actor/config.py` (clip
+    ratio 0.2 low / 0.3 high, dual-clip 3.0); `EasyR1/verl/workers/actor/dp_actor.py` (loss =
+    token mean over each micro-batch, divided by the accumulation); 1 epoch per task except
+    Geometry3K (10) and Super-CLEVR (3). The KL reference is the run's base for the whole
+    sequence (Paper A's `CL_oneRef` runs, `config.ref.model`); RIF sets it to the stage's start.
+    Reward: the task's (0.9 acc + 0.1 format).
+
+    In TRL: `epsilon`/`epsilon_high` are the clip ratios; `dual_clip` is TRL's `delta`, which
+    caps the ratio of the unclipped term and so equals the dual-clip bound on negative
+    advantages (for positive advantages the clipped term is already the smaller one);
+    `loss_type = "bnpo"` normalises by the active tokens of the local batch, EasyR1's micro-batch
+    token mean when the per-device batch is EasyR1's update micro-batch (4)."""
 
     learning_rate: float = 1e-6
     lr_scheduler: str = "constant"
+    weight_decay: float = 0.01
     per_task_epochs: dict[str, float] = field(default_factory=lambda: {"geometry3k": 10.0, "superclevr": 3.0})
     num_generations: int = 8
     beta: float = 0.01
     temperature: float = 1.0
     top_p: float = 0.99
     max_completion_length: int = 1024
+    max_prompt_length: int = 4096  # > 0: longer prompts (images included) are dropped and counted
+    image_max_pixels: int = 1003520
+    image_min_pixels: int = 200704
+    epsilon: float = 0.2
+    epsilon_high: float = 0.3
+    dual_clip: float = 3.0  # 0: off
     # TRL counts completions. Update batch 128 prompts x 8 = 1,024 completions per optimiser step
-    # = 8 GPUs x 16 x 8 accumulation; rollout batch 512 prompts = 4,096 completions per generation
-    # = 8 GPUs x 16 x 32 micro-steps (TRL's steps_per_generation), i.e. 4 optimiser steps.
-    per_device_batch_size: int = 16
-    grad_accum: int = 8
-    steps_per_generation: int = 32
+    # = 8 GPUs x 4 x 32 accumulation; rollout batch 512 prompts = 4,096 completions per generation
+    # = 8 GPUs x 4 x 128 micro-steps (TRL's steps_per_generation), i.e. 4 optimiser steps.
+    per_device_batch_size: int = 4
+    grad_accum: int = 32
+    steps_per_generation: int = 128
     style: str = ""  # empty: the task's default (Paper A's think/boxed format)
-    loss_type: str = "grpo"
+    loss_type: str = "bnpo"
+    kl_reference: str = "base"  # "base": the run's base for every stage; "stage": the stage's start
     estimator: str = "grpo"  # "grpo" | "rloo" (TRL's RLOOTrainer)
 
 
@@ -105,6 +128,7 @@ class RIFConfig(GRPOConfig):
     rif_max_new_tokens: int = 1024
     rif_batch_size: int = 16
     refilter_every: float = 0.0  # > 0: re-filter after every this many epochs of the stage
+    kl_reference: str = "stage"  # Paper A's RIF runs reset the reference to each stage's start
 
 
 @dataclass
@@ -165,6 +189,8 @@ def load_config(method: str, path: str | Path | None) -> StageConfig:
     config = cls(**_checked_types(cls, values, path))
     if method == "rloo":
         config.estimator = "rloo"
+    if getattr(config, "kl_reference", "base") not in ("base", "stage"):
+        raise HarnessError(f"{path}: kl_reference must be 'base' or 'stage'")
     if isinstance(config, MultitaskConfig) and config.joint_method not in ("grpo", "sft"):
         raise HarnessError(f"{path}: joint_method must be 'grpo' or 'sft'")
     return config

@@ -78,8 +78,8 @@ def sample_key(task: Task, sample: Sample) -> str:
 
 # ---- datasets ---------------------------------------------------------------------------------
 
-def _images(sample: Sample, max_pixels: int) -> list[Any]:
-    return prepare_images(sample.images, max_pixels or None)
+def _images(sample: Sample, max_pixels: int, min_pixels: int = 0) -> list[Any]:
+    return prepare_images(sample.images, max_pixels or None, min_pixels or None)
 
 
 def sft_rows(pairs: list[tuple[Task, Sample, str]], max_pixels: int) -> list[dict[str, Any]]:
@@ -93,9 +93,9 @@ def sft_rows(pairs: list[tuple[Task, Sample, str]], max_pixels: int) -> list[dic
     ]
 
 
-def prompt_rows(items: list[tuple[Task, Sample]], max_pixels: int) -> list[dict[str, Any]]:
+def prompt_rows(items: list[tuple[Task, Sample]], max_pixels: int, min_pixels: int = 0) -> list[dict[str, Any]]:
     """RFT rows: the prompt, its images and the key the reward looks the sample up by."""
-    return [{"prompt": s.messages, "images": _images(s, max_pixels), "sample_key": sample_key(t, s)} for t, s in items]
+    return [{"prompt": s.messages, "images": _images(s, max_pixels, min_pixels), "sample_key": sample_key(t, s)} for t, s in items]
 
 
 def to_dataset(rows: list[dict[str, Any]], seed: int):
@@ -189,6 +189,7 @@ def trl_common(cfg: Any, work: Path, epochs: float, gpu: bool) -> dict[str, Any]
         use_cpu=not gpu,
         bf16=bool(gpu and cfg.bf16),
         gradient_checkpointing=bool(gpu and cfg.gradient_checkpointing),
+        weight_decay=cfg.weight_decay,
         deepspeed=cfg.deepspeed or None,
         disable_tqdm=False,  # the bar is chosen by `quiet_logs`
     )
@@ -279,10 +280,28 @@ def train_sft(cfg: Any, pairs: list[tuple[Task, Sample, str]], src: Path, dest: 
     }
 
 
-def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, epochs: float, progress: bool) -> dict[str, Any]:
-    """GRPO (or RLOO) with the tasks' own reward."""
+def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, epochs: float, progress: bool,
+              reference: Path | None = None) -> dict[str, Any]:
+    """GRPO (or RLOO) with the tasks' own reward. `reference`: the KL reference model's folder
+    (None: the stage's start, `src`); prompts longer than `max_prompt_length` are dropped."""
+    from harness.fingerprint import fingerprint
+
     started = time.time()
     model, processor, gpu = load_trainable(src)
+    reference = reference or src
+    # TRL builds its reference model from the policy's config path: point that at the reference.
+    model.config._name_or_path = str(reference)
+    rows = prompt_rows(items, cfg.image_max_pixels, cfg.image_min_pixels)
+    limit = getattr(cfg, "max_prompt_length", 0)
+    dropped: list[str] = []
+    if limit > 0:
+        keep = []
+        for (task, sample), row in zip(items, rows):
+            n = sft_token_length(processor, {"messages": sample.messages, "images": row["images"]})
+            (keep.append((task, sample, row)) if n <= limit else dropped.append(sample.id))
+        if not keep:
+            raise HarnessError(f"all {len(items)} training prompts are longer than max_prompt_length ({limit})")
+        items, rows = [(t, s) for t, s, _ in keep], [r for _, _, r in keep]
     tokenizer = getattr(processor, "tokenizer", processor)
     reward = TaskReward({sample_key(t, s): (t, s) for t, s in items}, tokenizer)
     common = trl_common(cfg, work, epochs, gpu)
@@ -296,8 +315,9 @@ def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path,
     rft = dict(
         num_generations=cfg.num_generations, beta=cfg.beta, temperature=cfg.temperature, top_p=cfg.top_p,
         max_completion_length=cfg.max_completion_length, steps_per_generation=steps_per_generation,
+        epsilon=cfg.epsilon, epsilon_high=cfg.epsilon_high,
     )
-    dataset = to_dataset(prompt_rows(items, cfg.image_max_pixels), cfg.seed)
+    dataset = to_dataset(rows, cfg.seed)
     if cfg.estimator == "rloo":
         from trl import RLOOConfig, RLOOTrainer
 
@@ -305,13 +325,16 @@ def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path,
     else:
         from trl import GRPOConfig, GRPOTrainer
 
-        args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards="group")
+        args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards="group", delta=cfg.dual_clip or None)
         trainer = GRPOTrainer(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
     quiet_logs(trainer, progress)
     trainer.train(resume_from_checkpoint=last_checkpoint(work))
     save_stage(trainer, src, dest)
     diag = rft_diagnostics(trainer.state.log_history, reward.log, cfg, len(items), epochs, trainer.state.global_step, started)
     diag["per_device_batch_size"] = common["per_device_train_batch_size"]
+    diag["dropped_overlong_prompts"] = len(dropped)
+    if cfg.beta > 0:
+        diag["kl_reference"] = {"path": str(reference), "fingerprint": fingerprint(reference)}
     return diag
 
 

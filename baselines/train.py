@@ -69,7 +69,7 @@ def train_run(method: str, sequence: str, base: str, out: Path, config_path: str
             src = Path(base_path) if t == 1 else out / manifest["stages"][-1]["path"]
             name = f"stage{t}-{task.name}"
             print(f"stage {t}/{len(tasks)}: {task.spec} from {src}", flush=True)
-            diag = _train_stage(method, cfg, task, src, out, t, name, progress)
+            diag = _train_stage(method, cfg, task, src, out, t, name, progress, Path(base_path))
             _finish_stage(out, manifest, t, [(task.spec, name)], diag)
     shutil.rmtree(out / ".work", ignore_errors=True)
     return manifest
@@ -141,7 +141,7 @@ def _train_items(task: Task, cfg: Any) -> list[Sample]:
     return kept
 
 
-def _train_stage(method: str, cfg: Any, task: Task, src: Path, out: Path, t: int, name: str, progress: bool) -> dict[str, Any]:
+def _train_stage(method: str, cfg: Any, task: Task, src: Path, out: Path, t: int, name: str, progress: bool, base: Path) -> dict[str, Any]:
     work = out / ".work" / f"stage{t}"
     dest = out / name
     epochs = cfg.epochs_for(task.name)
@@ -149,16 +149,17 @@ def _train_stage(method: str, cfg: Any, task: Task, src: Path, out: Path, t: int
     if method == "sft":
         return st.train_sft(cfg, [(task, s, st.demonstration(task, s)) for s in samples], src, dest, work, epochs, progress)
     if method in ("grpo", "rloo"):
-        return st.train_rft(cfg, [(task, s) for s in samples], src, dest, work, epochs, progress)
+        reference = base if cfg.kl_reference == "base" else src
+        return st.train_rft(cfg, [(task, s) for s in samples], src, dest, work, epochs, progress, reference)
     if method == "rif-grpo":
-        return _train_rif(cfg, task, samples, src, dest, work, out, t, epochs, progress)
+        return _train_rif(cfg, task, samples, src, dest, work, out, t, epochs, progress, base if cfg.kl_reference == "base" else src)
     if method == "rollout-sft":
         return _train_rollout_sft(cfg, task, samples, src, dest, work, out, t, epochs, progress)
     raise HarnessError(f"unknown method {method!r} (methods: {', '.join(METHODS)})")
 
 
 def _train_rif(cfg: Any, task: Task, samples: list[Sample], src: Path, dest: Path, work: Path, out: Path, t: int,
-               epochs: float, progress: bool) -> dict[str, Any]:
+               epochs: float, progress: bool, reference: Path) -> dict[str, Any]:
     """Rollout-based instance filtering, then GRPO on the kept items; with `refilter_every`, the
     stage is cut into chunks of that many epochs and the filter reruns before each chunk."""
     chunk = cfg.refilter_every if cfg.refilter_every > 0 else epochs
@@ -181,7 +182,7 @@ def _train_rif(cfg: Any, task: Task, samples: list[Sample], src: Path, dest: Pat
             print(f"  RIF: no item of {task.spec} had a correct rollout in {cfg.rif_k}; this chunk trains nothing", flush=True)
             st.copy_stage(current, target)
         else:
-            parts.append(st.train_rft(cfg, items, current, target, work / f"trl{c + 1}", chunk if n_chunks > 1 else epochs, progress))
+            parts.append(st.train_rft(cfg, items, current, target, work / f"trl{c + 1}", chunk if n_chunks > 1 else epochs, progress, reference))
         current = target
     diag = parts[-1] if parts else {"items": 0, "steps": 0, "wall_seconds": sum(f["rollout_seconds"] or 0 for f in filters)}
     return {**diag, "kind": "rif-grpo", "filters": filters, "kept_fraction": filters[0]["kept_fraction"], "chunks": parts}

@@ -68,3 +68,15 @@ def test_prepare_images_applies_pixel_budget_and_reports_missing(tmp_path):
 def test_unknown_backend():
     with pytest.raises(HarnessError, match="unknown backend 'nope'"):
         open_backend("nope", "x")
+
+
+def test_prepare_images_bounds_the_area_both_ways():
+    from PIL import Image
+
+    from harness.engine import prepare_images
+
+    small, big = Image.new("RGB", (100, 50)), Image.new("RGB", (2000, 1000))
+    up, down = prepare_images([small, big], max_pixels=1003520, min_pixels=200704)
+    assert up.width * up.height >= 200704 and abs(up.width / up.height - 2.0) < 0.05
+    assert down.width * down.height <= 1003520 and abs(down.width / down.height - 2.0) < 0.05
+    assert prepare_images([small], None)[0].size == (100, 50)

@@ -85,6 +85,14 @@ def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_p
                 per_item[r["id"]] = per_item.get(r["id"], 0) + (r["acc"] >= 1.0)
             assert len(rows) == 16 * 8
             assert d["kept_fraction"] == pytest.approx(sum(n > 0 for n in per_item.values()) / len(per_item))
+    if method in ("grpo", "rloo", "rif-grpo"):
+        # Paper A's CL_oneRef: the KL reference stays the base in every stage; RIF resets it to the stage's start.
+        from harness.fingerprint import fingerprint
+
+        second = json.loads((out / "diagnostics" / "stage2.json").read_text())
+        ref = second["kl_reference"] if method != "rif-grpo" else second["chunks"][-1]["kl_reference"]
+        expected = instruct_base if method != "rif-grpo" else out / manifest["stages"][0]["path"]
+        assert ref["fingerprint"] == fingerprint(expected) and Path(ref["path"]) == expected
     if method == "rif-grpo":
         assert d["steps"] > 0, "the instruct base gets some rollouts right, so GRPO trains on the kept items"
     if method == "rollout-sft":

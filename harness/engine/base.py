@@ -43,8 +43,9 @@ def request_seed(base_seed: int, task: str, sample_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def prepare_images(images: list[Any], max_pixels: int | None) -> list[Image.Image]:
-    """Open paths, convert to RGB, and downscale (aspect kept) any image over `max_pixels`."""
+def prepare_images(images: list[Any], max_pixels: int | None, min_pixels: int | None = None) -> list[Image.Image]:
+    """Open paths, convert to RGB, and resize (aspect kept) any image over `max_pixels` down to
+    it, and any image under `min_pixels` up to it (EasyR1's training bounds)."""
     out = []
     for img in images:
         if callable(getattr(img, "load", None)) and not isinstance(img, Image.Image):  # tasks.sources.LazyImage
@@ -62,6 +63,9 @@ def prepare_images(images: list[Any], max_pixels: int | None) -> list[Image.Imag
         if max_pixels and img.width * img.height > max_pixels:
             scale = math.sqrt(max_pixels / (img.width * img.height))
             img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.BICUBIC)
+        elif min_pixels and img.width * img.height < min_pixels:
+            scale = math.sqrt(min_pixels / (img.width * img.height))
+            img = img.resize((math.ceil(img.width * scale), math.ceil(img.height * scale)), Image.BICUBIC)
         out.append(img)
     return out
 
