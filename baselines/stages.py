@@ -387,6 +387,7 @@ def rollouts(model: Path, items: list[tuple[Task, Sample]], k: int, temperature:
                     rows.append({
                         "task": task.spec, "id": sid, "k": int(j), "response": text,
                         "acc": score.parts.get("acc", score.value),
+                        "correct": task.rollout_correct(text, by_id[sid]),
                         "tokens": len(tokenizer(text, add_special_tokens=False)["input_ids"]),
                     })
                 bar.update(len(batch))
@@ -409,10 +410,12 @@ def _by_task(items: list[tuple[Task, Sample]]) -> dict[Task, list[Sample]]:
 
 
 def rollout_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Kept items (at least one correct rollout) and the rollout cost."""
+    """Kept items (at least one correct rollout, by `Task.rollout_correct`: right and in the
+    think/boxed shape, as Paper A's filter counts) and the rollout cost."""
     correct: dict[tuple[str, str], int] = {}
     for r in rows:
-        correct[(r["task"], r["id"])] = correct.get((r["task"], r["id"]), 0) + (1 if r["acc"] >= 1.0 else 0)
+        ok = r["correct"] if "correct" in r else r["acc"] >= 1.0  # rows saved before the shape rule
+        correct[(r["task"], r["id"])] = correct.get((r["task"], r["id"]), 0) + (1 if ok else 0)
     kept = sorted(key for key, n in correct.items() if n > 0)
     return {
         "items": len(correct), "kept": len(kept),

@@ -87,6 +87,27 @@ def format_think_boxed(text: str, cleaned: bool = False) -> bool:
     return box != -1 and text.find("}", box + len(_BOXED)) != -1
 
 
+ROLLOUT_FILTER_PATTERN = r"<think>.*?</think>\s*\\boxed\{(.*?)\}"
+_THINK_CLOSE_BOXED = re.compile(r"</think>\s*\\boxed\{")
+
+
+def rollout_filter_answer(text: str) -> str | None:
+    """What Paper A's RIF filter (`rollout_filter.py`) reads from a rollout: the group of
+    `re.search(ROLLOUT_FILTER_PATTERN, text.strip(), re.DOTALL)`, i.e. after the first "<think>",
+    the first "</think>" followed by optional whitespace and "\\boxed{", and the text from there to
+    the first "}" (braces do not nest: "\\boxed{\\frac{1}{2}}" gives "\\frac{1"); None without such
+    a shape. Computed in linear time (the regex rescans from every "<think>")."""
+    text = text.strip()
+    start = text.find("<think>")
+    if start == -1:
+        return None
+    m = _THINK_CLOSE_BOXED.search(text, start + len("<think>"))
+    if m is None:
+        return None
+    close = text.find("}", m.end())
+    return None if close == -1 else text[m.end() : close]
+
+
 def format_think_answer(text: str) -> bool:
     """Paper B's format rule: the stripped response is `<think>…</think>` followed by
     `<answer>…</answer>` and nothing else (dot matches newline)."""

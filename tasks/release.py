@@ -46,7 +46,7 @@ import logging
 from typing import Any, ClassVar
 
 from tasks.base import GenerationContract, Sample, Score
-from tasks.extract import format_think_boxed, last_boxed, strip_markup_whitespace
+from tasks.extract import format_think_boxed, last_boxed, rollout_filter_answer, strip_markup_whitespace
 from tasks.hubtask import HubTask
 from tasks.prompts import with_cot, with_no_cot
 
@@ -123,6 +123,19 @@ class ReleaseTask(HubTask):
         if self.style == "paper":
             return paper_score(response, str(sample.target))
         return no_cot_score(response, str(sample.target))
+
+    def rollout_correct(self, response: str, sample: Sample) -> bool:
+        """Paper A's `rollout_filter.py` to the letter (laisong-22004009/RFTvsSFT @ 40c53984):
+        `grade_answer(answer.strip(), gold.strip())` on `tasks.extract.rollout_filter_answer`."""
+        from mathruler.grader import grade_answer
+
+        answer = rollout_filter_answer(response)
+        if answer is None or len(answer) > MAX_GRADED_CHARS:
+            return False
+        try:
+            return bool(grade_answer(answer.strip(), str(sample.target).strip()))
+        except Exception:  # as in paper_score
+            return False
 
     def score_official(self, response: str, sample: Sample) -> Score:
         answer = last_boxed(response) if self.style == "paper" else response.strip()

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hub_fixtures as fx
 from tasks import get_task
@@ -118,3 +120,36 @@ def test_mmmu_open_prompt_and_unaskable_rows_are_recorded(tmp_path):
     assert skipped == ["validation_Math_2"] and len(kept) == len(samples)
     open_q = next(s for s in samples if s.meta["question_type"] == "open")
     assert open_q.messages[0]["content"][-1]["text"].endswith("How many figures are shown?\n\nAnswer the question using a single word or phrase.")
+
+
+ROLLOUT_FRAGMENTS = ["<think>", "</think>", "\\boxed{", "}", "{", " ", "\n", "x", "B", "<", "/"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(st.sampled_from(ROLLOUT_FRAGMENTS), max_size=14).map("".join))
+def test_rollout_filter_shape_equals_papers_regex(text):
+    from tasks.extract import ROLLOUT_FILTER_PATTERN, rollout_filter_answer
+
+    m = re.search(ROLLOUT_FILTER_PATTERN, text.strip(), re.DOTALL)
+    assert rollout_filter_answer(text) == (m.group(1) if m else None)
+
+
+@pytest.mark.parametrize(
+    "response, gold, correct",
+    [
+        ("<think>it is B</think> \\boxed{B}", "B", True),
+        ("<think>it is B</think>\n\n\\boxed{ B }", "B", True),
+        ("\\boxed{B}", "B", False),  # right, but not in the think/boxed shape
+        ("<think>x</think> so \\boxed{B}", "B", False),  # text between </think> and \boxed
+        ("<think>x</think> \\boxed{A}", "B", False),
+        ("<think>x</think> \\boxed{\\frac{1}{2}}", "\\frac{1}{2}", False),  # braces do not nest in the filter
+    ],
+)
+def test_rif_counts_a_rollout_as_rollout_filter_py_does(response, gold, correct):
+    from tasks.base import Sample
+
+    assert get_task("geometry3k").rollout_correct(response, Sample("x", [], gold)) is correct
+    toy = get_task("toy_science")
+    sample = toy.load("test")[0]
+    right = f"<think>t</think> \\boxed{{{sample.target}}}"
+    assert toy.rollout_correct(right, sample) and not toy.rollout_correct(f"\\boxed{{{sample.target}}}", sample)

@@ -82,7 +82,8 @@ def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_p
             rows = [json.loads(line) for line in (out / d["filters"][0]["file"]).read_text().splitlines()]
             per_item: dict[str, int] = {}
             for r in rows:
-                per_item[r["id"]] = per_item.get(r["id"], 0) + (r["acc"] >= 1.0)
+                per_item[r["id"]] = per_item.get(r["id"], 0) + bool(r["correct"])
+                assert not r["correct"] or r["acc"] >= 1.0  # correct = right and in the think/boxed shape
             assert len(rows) == 16 * 8
             assert d["kept_fraction"] == pytest.approx(sum(n > 0 for n in per_item.values()) / len(per_item))
     if method in ("grpo", "rloo", "rif-grpo"):
