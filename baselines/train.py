@@ -20,7 +20,7 @@ from typing import Any
 
 import harness
 from baselines import stages as st
-from baselines.configs import METHODS, MultitaskConfig, RolloutSFTConfig, config_dict, config_hash, load_config
+from baselines.configs import METHODS, MultitaskConfig, MultitaskGRPOConfig, RolloutSFTConfig, config_dict, config_hash, load_config
 from harness.checkpoints import MANIFEST
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
@@ -60,7 +60,7 @@ def train_run(method: str, sequence: str, base: str, out: Path, config_path: str
     manifest = _open_run(out, identity, general, cfg)
     print(f"training {method} on {', '.join(identity['sequence'])} into {out} "
           f"({len(manifest['stages'])} of {len(tasks)} stages already done)", flush=True)
-    if isinstance(cfg, MultitaskConfig):
+    if isinstance(cfg, (MultitaskConfig, MultitaskGRPOConfig)):
         _train_multitask(cfg, tasks, out, manifest, progress)
     else:
         for t, task in enumerate(tasks, start=1):
@@ -215,19 +215,20 @@ def _train_rollout_sft(cfg: RolloutSFTConfig, task: Task, samples: list[Sample],
             "correct_rollouts": len(pairs), "rollout_file": f"rollouts/stage{t}.jsonl", **summary}
 
 
-def _train_multitask(cfg: MultitaskConfig, tasks: list[Task], out: Path, manifest: dict[str, Any], progress: bool) -> None:
+def _train_multitask(cfg: MultitaskConfig | MultitaskGRPOConfig, tasks: list[Task], out: Path, manifest: dict[str, Any], progress: bool) -> None:
     if manifest["stages"]:
         return
     src = Path(manifest["base"])
     items = [(task, s) for task in tasks for s in _train_items(task, cfg)]
-    print(f"multitask ({cfg.joint_method}): {len(items)} items from {len(tasks)} tasks, one joint stage", flush=True)
+    joint = "sft" if isinstance(cfg, MultitaskConfig) else "grpo"
+    print(f"multitask ({joint}): {len(items)} items from {len(tasks)} tasks, one joint stage", flush=True)
     work, dest = out / ".work" / "stage1", out / "joint"
-    if cfg.joint_method == "sft":
+    if joint == "sft":
         diag = st.train_sft(cfg, [(t, s, st.demonstration(t, s)) for t, s in items], src, dest, work, cfg.epochs, progress)
     else:
         diag = st.train_rft(cfg, items, src, dest, work, cfg.epochs, progress)
     # Every stage row is the joint model: the matrix's last row is the upper bound.
-    _finish_stage(out, manifest, 1, [(task.spec, "joint") for task in tasks], {**diag, "kind": f"multitask-{cfg.joint_method}"})
+    _finish_stage(out, manifest, 1, [(task.spec, "joint") for task in tasks], {**diag, "kind": f"multitask-{joint}"})
 
 
 def _now() -> str:

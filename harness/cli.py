@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_score)
 
     tr = sub.add_parser("train", help="train a method over a task sequence (reference trainer on TRL)")
-    tr.add_argument("--method", required=True, help="sft, grpo, rloo, rif-grpo, rollout-sft or multitask")
+    tr.add_argument("--method", required=True, help="sft, grpo, rloo, rif-grpo, rollout-sft, multitask (joint SFT, Paper A's upper bound) or multitask-grpo")
     tr.add_argument("--sequence", required=True, help="a named sequence (cpt7, toy3, ...) or task specs t1,t2,...")
     tr.add_argument("--base", required=True, help="base model: a local folder or a hub id")
     tr.add_argument("--out", required=True, help="run folder (manifest.json + one folder per stage); rerun to resume")

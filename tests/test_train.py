@@ -58,7 +58,7 @@ def test_reward_is_the_task_scorer():
     assert got[0] == pytest.approx(1.0) and got[1] == pytest.approx(0.9) and got[2] == pytest.approx(0.1) and got[3] == 0.0
 
 
-@pytest.mark.parametrize("method", ["sft", "grpo", "rloo", "rif-grpo", "rollout-sft", "multitask"])
+@pytest.mark.parametrize("method", ["sft", "grpo", "rloo", "rif-grpo", "rollout-sft", "multitask", "multitask-grpo"])
 def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_path):
     out = tmp_path / "run"
     manifest = train_run(method, SEQUENCE, str(instruct_base), out, _config(tmp_path, method), progress=False)
@@ -74,8 +74,11 @@ def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_p
         assert d["frac_zero_std_groups"] is not None and d["format_rate"] is not None
     if method == "sft":
         assert manifest["training"]["sequence"] == ["toy_science:style=direct", "toy_spatial:style=direct"]
-    if method == "multitask":
+    if method in ("multitask", "multitask-grpo"):
         assert {s["path"] for s in manifest["stages"]} == {"joint"}
+        assert d["kind"] == ("multitask-sft" if method == "multitask" else "multitask-grpo")
+    if method == "multitask":  # Paper A's upper bound: SFT on the gold answers, direct style
+        assert manifest["training"]["sequence"] == ["toy_science:style=direct", "toy_spatial:style=direct"]
     if method == "rif-grpo":
         for t in (1, 2):
             d = json.loads((out / "diagnostics" / f"stage{t}.json").read_text())
@@ -142,7 +145,7 @@ def test_resume_skips_a_checkpoint_torn_by_a_kill(tmp_path):
 def test_cli_errors(tiny_model, tmp_path):
     r = subprocess.run([sys.executable, "-m", "harness.cli", "train", "--method", "dpo", "--sequence", "toy3", "--base", str(tiny_model), "--out", str(tmp_path / "x")],
                        capture_output=True, text=True)
-    assert r.returncode == 2 and r.stderr.strip().splitlines() == ["harness: error: unknown method 'dpo' (methods: sft, grpo, rloo, rif-grpo, rollout-sft, multitask)"]
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == ["harness: error: unknown method 'dpo' (methods: sft, grpo, rloo, rif-grpo, rollout-sft, multitask, multitask-grpo)"]
 
 
 @pytest.mark.slow
