@@ -2,9 +2,9 @@
 
 With `manifest.json`: `{"base": PATH_OR_ID, "stages": [{"task": NAME, "path": REL_PATH}, ...],
 "general": [TASK, ...] (optional)}`; a stage entry may add `adapter_base` (a path relative to the
-run folder) when its path is a LoRA adapter (`harness.adapters`); `harness manifest` proposes one
-from the folders a run holds (`harness.layouts`). Stage 0 is the base; stage t is the model after training
-on the t-th task. Relative paths are relative to the run folder.
+run folder) when its path is a LoRA adapter (`harness.adapters`); `harness manifest` proposes a
+manifest from the folders a run holds (`harness.layouts`). Stage 0 is the base; stage t is the
+model after training on the t-th task. Relative paths are relative to the run folder.
 
 Without a manifest: the sub-folders holding a `config.json` are the stages, in natural order
 (`stage2` before `stage10`), the first being the base; `--sequence` names the trained tasks.
@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HarnessError
 from harness.adapters import adapter_base, is_adapter, merged_folder
+from harness.errors import HarnessError
 from harness.fingerprint import check_model_folder
 from tasks import get_task
 from tasks.sources import looks_like_hub_id
