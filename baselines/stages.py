@@ -297,8 +297,10 @@ def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path,
     if limit > 0:
         keep = []
         for (task, sample), row in zip(items, rows):
-            n = sft_token_length(processor, {"messages": sample.messages, "images": row["images"]})
-            (keep.append((task, sample, row)) if n <= limit else dropped.append(sample.id))
+            if sft_token_length(processor, {"messages": sample.messages, "images": row["images"]}) <= limit:
+                keep.append((task, sample, row))
+            else:
+                dropped.append(sample.id)
         if not keep:
             raise HarnessError(f"all {len(items)} training prompts are longer than max_prompt_length ({limit})")
         items, rows = [(t, s) for t, s, _ in keep], [r for _, _, r in keep]

@@ -137,7 +137,7 @@ def run_eval(
                 if any(s.id not in have for s in samples[spec]):
                     # Another process may be generating this pair: wait for it, then take what it stored.
                     note = f"stage {stage.index} {spec}: waiting for another harness process that is generating it"
-                    with store.generation_lock(fp, spec, on_wait=lambda: progress and print(note, file=sys.stderr)):
+                    with store.generation_lock(fp, spec, on_wait=lambda: print(note, file=sys.stderr)):
                         have = _stored_responses(store, fp, task, ghash, digest)
                         missing = [s for s in samples[spec] if s.id not in have]
                         if missing:
