@@ -232,13 +232,29 @@ def last_checkpoint(work: Path) -> str | None:
 
 # ---- the two training kinds -------------------------------------------------------------------
 
-def sft_token_length(processor: Any, row: dict[str, Any]) -> int:
-    """Tokens of one SFT row as the model sees it: chat template applied, images expanded."""
+def token_length(processor: Any, row: dict[str, Any]) -> int:
+    """Tokens of a conversation (`messages`, `images`) as the model sees it: chat template
+    applied, images expanded."""
     if hasattr(processor, "image_processor"):
         text = processor.apply_chat_template(row["messages"], tokenize=False)
         return int(processor(text=[text], images=row["images"] or None, return_tensors="pt")["input_ids"].shape[1])
     flat = [{"role": m["role"], "content": "".join(p.get("text", "") for p in m["content"])} for m in row["messages"]]
     return len(processor.apply_chat_template(flat, tokenize=True))
+
+
+def within_limits(processor: Any, counted: list[dict[str, Any]], limits: list[int], ids: list[str], what: str) -> tuple[list[int], list[str]]:
+    """(indices of the conversations no longer than their limit, ids of the others): training
+    drops over-long items and counts them, never truncates them. None kept is an error."""
+    kept: list[int] = []
+    dropped: list[str] = []
+    for i, (row, limit) in enumerate(zip(counted, limits)):
+        if token_length(processor, row) <= limit:
+            kept.append(i)
+        else:
+            dropped.append(ids[i])
+    if not kept:
+        raise HarnessError(f"all {len(ids)} training {what}; raise the limit in the config")
+    return kept, dropped
 
 
 def drop_overlong(cfg: Any, pairs: list[tuple[Task, Sample, str]], rows: list[dict[str, Any]], processor: Any) -> tuple[list[dict[str, Any]], list[str]]:
@@ -247,16 +263,9 @@ def drop_overlong(cfg: Any, pairs: list[tuple[Task, Sample, str]], rows: list[di
     limit_of = getattr(cfg, "max_length_for", None)
     if limit_of is None:
         return rows, []
-    kept: list[dict[str, Any]] = []
-    dropped: list[str] = []
-    for (task, sample, _), row in zip(pairs, rows):
-        if sft_token_length(processor, row) <= limit_of(task.name):
-            kept.append(row)
-        else:
-            dropped.append(sample.id)
-    if not kept:
-        raise HarnessError(f"all {len(rows)} training items are longer than their max_length; raise it in the config")
-    return kept, dropped
+    kept, dropped = within_limits(processor, rows, [limit_of(t.name) for t, _, _ in pairs], [s.id for _, s, _ in pairs],
+                                  "items are longer than their max_length")
+    return [rows[i] for i in kept], dropped
 
 
 def train_sft(cfg: Any, pairs: list[tuple[Task, Sample, str]], src: Path, dest: Path, work: Path, epochs: float, progress: bool) -> dict[str, Any]:
@@ -295,15 +304,10 @@ def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path,
     limit = getattr(cfg, "max_prompt_length", 0)
     dropped: list[str] = []
     if limit > 0:
-        keep = []
-        for (task, sample), row in zip(items, rows):
-            if sft_token_length(processor, {"messages": sample.messages, "images": row["images"]}) <= limit:
-                keep.append((task, sample, row))
-            else:
-                dropped.append(sample.id)
-        if not keep:
-            raise HarnessError(f"all {len(items)} training prompts are longer than max_prompt_length ({limit})")
-        items, rows = [(t, s) for t, s, _ in keep], [r for _, _, r in keep]
+        prompts = [{"messages": s.messages, "images": row["images"]} for (_, s), row in zip(items, rows)]
+        kept, dropped = within_limits(processor, prompts, [limit] * len(items), [s.id for _, s in items],
+                                      f"prompts are longer than max_prompt_length ({limit})")
+        items, rows = [items[i] for i in kept], [rows[i] for i in kept]
     tokenizer = getattr(processor, "tokenizer", processor)
     reward = TaskReward({sample_key(t, s): (t, s) for t, s in items}, tokenizer)
     common = trl_common(cfg, work, epochs, gpu)
@@ -389,7 +393,7 @@ def rollouts(model: Path, items: list[tuple[Task, Sample]], k: int, temperature:
                     rows.append({
                         "task": task.spec, "id": sid, "k": int(j), "response": text,
                         "acc": score.parts.get("acc", score.value),
-                        "correct": task.rollout_correct(text, by_id[sid]),
+                        "correct": task.rollout_correct(text, by_id[sid], score),
                         "tokens": len(tokenizer(text, add_special_tokens=False)["input_ids"]),
                     })
                 bar.update(len(batch))

@@ -146,13 +146,13 @@ def _train_stage(method: str, cfg: Any, task: Task, src: Path, out: Path, t: int
     dest = out / name
     epochs = cfg.epochs_for(task.name)
     samples = _train_items(task, cfg)
+    reference = base if getattr(cfg, "kl_reference", "base") == "base" else src  # the KL reference of RFT methods
     if method == "sft":
         return st.train_sft(cfg, [(task, s, st.demonstration(task, s)) for s in samples], src, dest, work, epochs, progress)
     if method in ("grpo", "rloo"):
-        reference = base if cfg.kl_reference == "base" else src
         return st.train_rft(cfg, [(task, s) for s in samples], src, dest, work, epochs, progress, reference)
     if method == "rif-grpo":
-        return _train_rif(cfg, task, samples, src, dest, work, out, t, epochs, progress, base if cfg.kl_reference == "base" else src)
+        return _train_rif(cfg, task, samples, src, dest, work, out, t, epochs, progress, reference)
     if method == "rollout-sft":
         return _train_rollout_sft(cfg, task, samples, src, dest, work, out, t, epochs, progress)
     raise HarnessError(f"unknown method {method!r} (methods: {', '.join(METHODS)})")

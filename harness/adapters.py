@@ -62,10 +62,11 @@ def merged_folder(adapter: Path, base: Path, label: str) -> Path:
     """The adapter merged into `base`, from the cache or made now (see the module docstring)."""
     check_adapter(adapter, label)
     check_model_folder(base, f"{label} base")
-    cache = FingerprintCache(None)
+    cache = FingerprintCache(merged_cache_root() / "file-digests.json")  # a base's weights are hashed once
     h = hashlib.sha256(fingerprint(base, cache).encode())
     for name in ADAPTER_FILES:
         h.update(b"\0" + name.encode() + b"\0" + cache.file_digest(adapter / name).encode())
+    cache.save()
     out = merged_cache_root() / h.hexdigest()[:32]
     if (out / "config.json").is_file():
         return out

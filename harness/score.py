@@ -79,10 +79,10 @@ def score_file(task_spec: str, data: str, responses: Path, out: Path, protocol: 
     if unknown:
         raise HarnessError(f"{len(unknown)} response ids are not in {data} (first: {unknown[0]!r})")
     by_id = {sid: task.score_as(protocol, response, samples[sid]) for sid, response in first.items()}
-    scored = [
-        {"id": r["id"], "score": by_id[str(r["id"])].value, "extracted": by_id[str(r["id"])].extracted, "valid": by_id[str(r["id"])].valid}
-        for r in rows
-    ]
+    scored = []
+    for r in rows:  # one output line per input line, in input order
+        sc = by_id[str(r["id"])]
+        scored.append({"id": r["id"], "score": sc.value, "extracted": sc.extracted, "valid": sc.valid})
     atomic_write_text(out, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in scored))
     n, answered = len(samples), len(by_id)
     missing = n - answered

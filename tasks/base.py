@@ -152,13 +152,17 @@ class Task:
         """Raise a one-line HarnessError when `protocol` cannot score these samples (e.g. an
         official metric that needs data the source lacks). Called before any generation."""
 
-    def rollout_correct(self, response: str, sample: Sample) -> bool:
+    def rollout_correct(self, response: str, sample: Sample, score: Score | None = None) -> bool:
         """Whether a rollout counts as correct for RIF's filter: Paper A's `rollout_filter.py`
         requires the `<think>…</think> \\boxed{…}` shape (`tasks.extract.rollout_filter_answer`)
-        besides a right answer; here the answer is judged by the task's scorer."""
+        besides a right answer; here the answer is judged by the task's scorer (`score`, when the
+        caller has it already)."""
         from tasks.extract import rollout_filter_answer
 
-        return rollout_filter_answer(response) is not None and self.score(response, sample).parts.get("acc", 0.0) >= 1.0
+        if rollout_filter_answer(response) is None:
+            return False
+        score = score or self.score(response, sample)
+        return score.parts.get("acc", score.value) >= 1.0
 
     def summary_metrics(self, scores: list[Score]) -> dict[str, float]:
         """Metrics over the whole test set beside mean accuracy (e.g. POPE's F1), in percent."""

@@ -124,7 +124,7 @@ class ReleaseTask(HubTask):
             return paper_score(response, str(sample.target))
         return no_cot_score(response, str(sample.target))
 
-    def rollout_correct(self, response: str, sample: Sample) -> bool:
+    def rollout_correct(self, response: str, sample: Sample, score: Score | None = None) -> bool:
         """Paper A's `rollout_filter.py` to the letter (laisong-22004009/RFTvsSFT @ 40c53984):
         `grade_answer(answer.strip(), gold.strip())` on `tasks.extract.rollout_filter_answer`."""
         from mathruler.grader import grade_answer

@@ -117,5 +117,5 @@ def test_a_lora_adapter_evaluates_like_its_merged_weights(tmp_path, tiny_run, mo
     assert read(tmp_path / "oa") == read(tmp_path / "ob")
     base_rows = (tmp_path / "oa/samples/stage0/toy_count.jsonl").read_text()
     assert read(tmp_path / "oa") != base_rows  # the adapter changed the model
-    cached = list((tmp_path / "merged-cache").iterdir())
+    cached = [p for p in (tmp_path / "merged-cache").iterdir() if p.is_dir()]  # beside them: the file-digest cache
     assert len(cached) == 1 and load_run(run).stages[1].local == cached[0]  # merged once, reused
