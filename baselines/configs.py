@@ -133,12 +133,17 @@ class RIFConfig(GRPOConfig):
 
 @dataclass
 class RolloutSFTConfig(SFTConfig):
-    """Paper B's SFT on rollouts: k rollouts per item from `source` ("current": the model being
-    trained, before each stage; or a model folder, e.g. an RFT-trained checkpoint); the correct
-    ones become the SFT targets."""
+    """Paper B's SFT on rollouts: k rollouts per training item from `source`; the correct ones
+    (by the task's scorer) become the SFT targets. `source`:
+    - a run folder of RFT checkpoints for the same sequence (e.g. `harness train --method grpo`'s
+      output, or any folder `harness eval` reads): stage t imitates that run's stage-t model, the
+      RFT model of that task, as Paper B trains on the RFT model's correct rollouts. No default:
+      the RFT run must be named;
+    - a model folder: every stage samples that model;
+    - "current": the model being trained, before each stage (ours, a self-distillation ablation)."""
 
     style: str = ""  # rollouts answer the task's default (think/boxed) prompt
-    source: str = "current"
+    source: str = ""
     rollout_k: int = 8
     rollout_temperature: float = 1.0
     rollout_top_p: float = 1.0

@@ -57,6 +57,7 @@ def train_run(method: str, sequence: str, base: str, out: Path, config_path: str
         "method": method, "sequence": [t.spec for t in tasks], "base": base_path,
         "config_hash": config_hash(cfg),
     }
+    rollout_sources = _rollout_sources(cfg, tasks) if isinstance(cfg, RolloutSFTConfig) else []
     manifest = _open_run(out, identity, general, cfg)
     print(f"training {method} on {', '.join(identity['sequence'])} into {out} "
           f"({len(manifest['stages'])} of {len(tasks)} stages already done)", flush=True)
@@ -69,7 +70,8 @@ def train_run(method: str, sequence: str, base: str, out: Path, config_path: str
             src = Path(base_path) if t == 1 else out / manifest["stages"][-1]["path"]
             name = f"stage{t}-{task.name}"
             print(f"stage {t}/{len(tasks)}: {task.spec} from {src}", flush=True)
-            diag = _train_stage(method, cfg, task, src, out, t, name, progress, Path(base_path))
+            rollout_source = rollout_sources[t - 1] if rollout_sources else None
+            diag = _train_stage(method, cfg, task, src, out, t, name, progress, Path(base_path), rollout_source)
             _finish_stage(out, manifest, t, [(task.spec, name)], diag)
     shutil.rmtree(out / ".work", ignore_errors=True)
     return manifest
@@ -141,7 +143,35 @@ def _train_items(task: Task, cfg: Any) -> list[Sample]:
     return kept
 
 
-def _train_stage(method: str, cfg: Any, task: Task, src: Path, out: Path, t: int, name: str, progress: bool, base: Path) -> dict[str, Any]:
+def _rollout_sources(cfg: RolloutSFTConfig, tasks: list[Task]) -> list[Path | None]:
+    """Per stage, the model whose correct rollouts rollout-SFT imitates (None: the model being
+    trained), checked before any work starts."""
+    from harness.checkpoints import load_run
+    from harness.fingerprint import check_model_folder
+
+    if not cfg.source:
+        raise HarnessError(
+            "rollout-sft needs `source`: the RFT run folder whose stage-t model gives stage t its rollouts "
+            "(Paper B), a model folder, or \"current\" (the model being trained)"
+        )
+    if cfg.source == "current":
+        return [None] * len(tasks)
+    folder = Path(cfg.source)
+    if not folder.is_dir():
+        raise HarnessError(f"rollout-sft source not found: {folder}")
+    if not (folder / MANIFEST).is_file() and (folder / "config.json").is_file():
+        check_model_folder(folder, "rollout source")
+        return [folder] * len(tasks)
+    run = load_run(folder, allow_external_paths=True)
+    have = [get_task(s).name for s in run.sequence]
+    want = [t.name for t in tasks]
+    if have[: len(want)] != want:
+        raise HarnessError(f"rollout-sft source {folder} trained {','.join(have) or 'nothing'}, not {','.join(want)}")
+    return [stage.local for stage in run.stages[1 : len(want) + 1]]
+
+
+def _train_stage(method: str, cfg: Any, task: Task, src: Path, out: Path, t: int, name: str, progress: bool, base: Path,
+                 rollout_source: Path | None = None) -> dict[str, Any]:
     work = out / ".work" / f"stage{t}"
     dest = out / name
     epochs = cfg.epochs_for(task.name)
@@ -154,7 +184,7 @@ def _train_stage(method: str, cfg: Any, task: Task, src: Path, out: Path, t: int
     if method == "rif-grpo":
         return _train_rif(cfg, task, samples, src, dest, work, out, t, epochs, progress, reference)
     if method == "rollout-sft":
-        return _train_rollout_sft(cfg, task, samples, src, dest, work, out, t, epochs, progress)
+        return _train_rollout_sft(cfg, task, samples, rollout_source or src, src, dest, work, out, t, epochs, progress)
     raise HarnessError(f"unknown method {method!r} (methods: {', '.join(METHODS)})")
 
 
@@ -188,12 +218,11 @@ def _train_rif(cfg: Any, task: Task, samples: list[Sample], src: Path, dest: Pat
     return {**diag, "kind": "rif-grpo", "filters": filters, "kept_fraction": filters[0]["kept_fraction"], "chunks": parts}
 
 
-def _train_rollout_sft(cfg: RolloutSFTConfig, task: Task, samples: list[Sample], src: Path, dest: Path, work: Path, out: Path,
-                       t: int, epochs: float, progress: bool) -> dict[str, Any]:
-    """SFT on the correct rollouts of `cfg.source` (the current model, or a given checkpoint)."""
+def _train_rollout_sft(cfg: RolloutSFTConfig, task: Task, samples: list[Sample], source: Path, src: Path, dest: Path,
+                       work: Path, out: Path, t: int, epochs: float, progress: bool) -> dict[str, Any]:
+    """SFT of `src` on the correct rollouts of `source` (see `_rollout_sources`)."""
     from harness.fingerprint import check_model_folder, fingerprint
 
-    source = src if cfg.source == "current" else Path(cfg.source)
     check_model_folder(source, "rollout source")
     rows = st.rollouts(source, [(task, s) for s in samples], cfg.rollout_k, cfg.rollout_temperature, cfg.rollout_top_p,
                        cfg.rollout_max_new_tokens, cfg.rollout_batch_size, cfg.seed, out / "rollouts" / f"stage{t}.jsonl", progress)

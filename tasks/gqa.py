@@ -29,7 +29,7 @@ from tasks.base import Sample
 from tasks.errors import HarnessError
 from tasks.prompts import SHORT_ANSWER, user_turn
 from tasks.release import ReleaseTask
-from tasks.sources import LazyImage, image_table, open_table, require_columns, text_rows
+from tasks.sources import LazyImage, image_table, require_columns, text_rows
 
 
 class GQA(ReleaseTask):
@@ -43,12 +43,12 @@ class GQA(ReleaseTask):
 
     def table_samples(self, data: str, kind: str, split: str) -> list[Sample]:
         hub_split = self.hub_splits[split]
-        questions = open_table(data, kind, hub_split, f"{hub_split}_balanced_instructions")
+        questions = self.open_table(data, kind, hub_split, f"{hub_split}_balanced_instructions")
         require_columns(questions, list(self.hub_columns), data, "lmms-lab/GQA instructions")
         if kind == "table":  # one file: the instructions only; images from image_root
             root = Path(self.params["image_root"] or Path(data).parent)
             return [self._sample(row, root / f"{row['imageId']}.jpg") for row in text_rows(questions, [])]
-        pictures = open_table(data, kind, hub_split, f"{hub_split}_balanced_images")
+        pictures = self.open_table(data, kind, hub_split, f"{hub_split}_balanced_images")
         require_columns(pictures, ["id", "image"], data, "lmms-lab/GQA images")
         row_of = {image_id: i for i, image_id in enumerate(pictures["id"])}
         lazy = image_table(pictures, ["image"])

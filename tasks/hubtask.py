@@ -2,9 +2,15 @@
 and the general benchmarks.
 
 Sources (`data=`; see `tasks.sources` for how each is recognised): the task's hub schema from its
-hub id (the default when `data` is empty), a local copy of that dataset, or a parquet/arrow file
-in that schema; and, for tasks whose answers are single strings, the paper's LLaMA-Factory JSON
-(with `image_root=`) and EasyR1-style parquet. A task turns a hub row into the same prompt the
+hub id (the default when `data` is empty; `data=OWNER/NAME` reads another hub id in the same
+schema, e.g. a dataset that moved), a local copy of that dataset, or a parquet/arrow file in that
+schema; and, for tasks whose answers are single strings, the paper's LLaMA-Factory JSON (with
+`image_root=`) and EasyR1-style parquet.
+
+Hub revisions: a task may pin the commit of its default hub dataset (`hub_revision`, cited where
+it is set); `revision=` overrides it, for the default id or another one. Whatever is read from the
+hub is recorded in results (`source`: id, revision asked for, and the commit it resolved to when
+the hub could be asked), so a result names the exact data even when no revision was pinned. A task turns a hub row into the same prompt the
 other sources carry (`from_hub_row`), so every source yields the same user text for an item.
 """
 
@@ -16,7 +22,7 @@ from tasks.base import Sample, Task
 from tasks.errors import HarnessError
 from tasks.sources import (
     LazyImage, check_images, detect_source, image_table, load_easyr1, load_llamafactory_json,
-    open_table, require_columns, text_rows,
+    open_table, require_columns, resolved_commit, text_rows,
 )
 
 
@@ -27,11 +33,13 @@ class SkipRow(Exception):
 
 class HubTask(Task):
     """Base of tasks that read real data. Parameters: `data` (a source; empty = the hub id),
-    `image_root` (for image paths in JSON/parquet; default: the file's folder),
+    `revision` (a hub commit, branch or tag; empty = `hub_revision` for the default id, else
+    the hub's main), `image_root` (for image paths in JSON/parquet; default: the file's folder),
     `skip_missing_images`. A subclass names its hub dataset, turns a hub row into a sample
     (`from_hub_row`) and may adjust the loaded samples (`finish`, e.g. a prompt style)."""
 
     hub_id: ClassVar[str | None] = None
+    hub_revision: ClassVar[str | None] = None  # a pinned commit of `hub_id`; None: the hub's main
     hub_config: ClassVar[str | None] = None
     hub_splits: ClassVar[dict[str, str]] = {"test": "test"}  # our split -> the hub's split name
     hub_columns: ClassVar[tuple[str, ...]] = ()  # text columns `from_hub_row` relies on
@@ -39,6 +47,7 @@ class HubTask(Task):
     sources: ClassVar[tuple[str, ...]] = ("hub", "dataset folder", "parquet", "llamafactory json", "easyr1 parquet")
     defaults: ClassVar[dict[str, Any]] = {
         "data": "",
+        "revision": "",
         "image_root": "",
         "skip_missing_images": False,
     }
@@ -49,7 +58,9 @@ class HubTask(Task):
 
     def load(self, split: str) -> list[Sample]:
         self.check_split(split)
+        self.split = split  # some prompts differ between splits, as in the papers' files
         self.rows_skipped: list[str] = []  # ids of rows `from_hub_row` could not ask (SkipRow)
+        self.hub_sources: dict[str, dict[str, str | None]] = {}
         data = self.params["data"] or self.hub_id
         if not data:
             raise HarnessError(f"task {self.name!r} has no hub dataset; give data=PATH (LLaMA-Factory JSON or parquet)")
@@ -69,7 +80,26 @@ class HubTask(Task):
 
     def table_samples(self, data: str, kind: str, split: str) -> list[Sample]:
         """Samples of a hub-schema source (hub id, dataset folder, parquet/arrow file)."""
-        return self.samples_from_table(open_table(data, kind, self.hub_splits[split], self.hub_config), data)
+        return self.samples_from_table(self.open_table(data, kind, self.hub_splits[split], self.hub_config), data)
+
+    def open_table(self, data: str, kind: str, split: str, config: str | None = None) -> Any:
+        """`tasks.sources.open_table` at this task's revision (hub sources only), recording what
+        was read (`hub_sources`, reported by `info`)."""
+        if kind != "hub":
+            return open_table(data, kind, split, config)
+        revision = self.params["revision"] or (self.hub_revision if data == self.hub_id else None)
+        table = open_table(data, kind, split, config, revision=revision)
+        sources = getattr(self, "hub_sources", {})
+        if data not in sources:
+            sources[data] = {"id": data, "revision": revision, "commit": resolved_commit(data, revision)}
+        self.hub_sources = sources
+        return table
+
+    def info(self) -> dict[str, Any]:
+        info = super().info()
+        if getattr(self, "hub_sources", None):
+            info["source"] = list(self.hub_sources.values())
+        return info
 
     def samples_from_table(self, table: Any, data: str) -> list[Sample]:
         """Samples from a table in the hub schema; images stay in the table until needed."""

@@ -7,6 +7,10 @@ relied on: `question_id`, `question`, `options` (list), `answer` (letter), `cot_
 copy, `save_to_disk` folder or parquet file works too; with a single file give the few-shot pool
 as `fewshot_data=` (or `shots=0`). Sample id: `question_id`.
 
+Hub revision: pinned to commit b189ec765aa7ed75c8acfea42df31fdae71f97be, the repository's main
+on 2026-08-11 (test 12,032 items, validation 70; an earlier test split held 12,187, and a
+2026-01-18 commit removed a leading space from some options). `revision=` overrides it.
+
 Prompt (style `standard`, as lm-eval's `mmlu_pro` words it): "The following are multiple choice
 questions (with answers) about {category}. Think step by step and then finish your answer with
 "the answer is (X)" where X is the correct letter choice.", then the first `shots` validation
@@ -53,7 +57,7 @@ from typing import Any, ClassVar
 from tasks.base import GenerationContract, Sample, Score
 from tasks.errors import HarnessError
 from tasks.hubtask import HubTask
-from tasks.sources import detect_source, open_table, require_columns, text_rows
+from tasks.sources import detect_source, require_columns, text_rows
 
 LETTERS = "ABCDEFGHIJ"
 COT_START = "Answer: Let's think step by step."
@@ -112,6 +116,7 @@ class MMLUPro(HubTask):
     version = "2"
     description = "MMLU-Pro test: 10 options, five-shot chain of thought; text only"
     hub_id = "TIGER-Lab/MMLU-Pro"
+    hub_revision = "b189ec765aa7ed75c8acfea42df31fdae71f97be"
     hub_splits = {"test": "test"}
     hub_columns = ("question_id", "question", "options", "answer", "category")
     image_columns = ()
@@ -125,7 +130,7 @@ class MMLUPro(HubTask):
             raise HarnessError("mmlu_pro: shots must be between 0 and 10")
 
     def table_samples(self, data: str, kind: str, split: str) -> list[Sample]:
-        table = open_table(data, kind, self.hub_splits[split])
+        table = self.open_table(data, kind, self.hub_splits[split])
         require_columns(table, list(self.hub_columns), data, "TIGER-Lab/MMLU-Pro")
         shots = self._fewshot_pool(data, kind)
         samples, seen = [], set()
@@ -146,11 +151,11 @@ class MMLUPro(HubTask):
             return {}
         source = self.params["fewshot_data"]
         if source:
-            pool = open_table(source, detect_source(source), "validation")
+            pool = self.open_table(source, detect_source(source), "validation")
         elif kind == "table":
             raise HarnessError("mmlu_pro: a single data file holds no few-shot pool; give fewshot_data=FILE (the validation split) or shots=0")
         else:
-            pool = open_table(data, kind, "validation")
+            pool = self.open_table(data, kind, "validation")
         require_columns(pool, ["question", "options", "cot_content", "category"], source or data, "TIGER-Lab/MMLU-Pro validation")
         by_category: dict[str, list[dict[str, Any]]] = {}
         for row in text_rows(pool, []):

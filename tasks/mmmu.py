@@ -62,7 +62,6 @@ from tasks.errors import HarnessError
 from tasks.extract import last_boxed
 from tasks.hubtask import HubTask, SkipRow
 from tasks.prompts import OPTION_LETTER, SHORT_ANSWER, with_cot
-from tasks.sources import open_table
 
 SUBJECTS = (
     "Accounting", "Agriculture", "Architecture_and_Engineering", "Art", "Art_Theory",
@@ -103,9 +102,9 @@ class MMMU(HubTask):
         if kind in ("hub", "folder"):  # one config per subject, as on the hub
             samples = []
             for subject in subjects:
-                samples += self.samples_from_table(open_table(data, kind, self.hub_splits[split], subject), data)
+                samples += self.samples_from_table(self.open_table(data, kind, self.hub_splits[split], subject), data)
             return samples
-        samples = self.samples_from_table(open_table(data, kind, self.hub_splits[split]), data)
+        samples = self.samples_from_table(self.open_table(data, kind, self.hub_splits[split]), data)
         if self.params["subjects"] == "all":
             return samples
         return [s for s in samples if s.id.split("_", 1)[-1].rsplit("_", 1)[0] in subjects]

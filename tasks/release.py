@@ -105,6 +105,11 @@ class ReleaseTask(HubTask):
     protocols: ClassVar[tuple[str, ...]] = ("paper",)
     defaults: ClassVar[dict[str, Any]] = {"style": "paper", **HubTask.defaults}
 
+    def rft_training_prompt(self) -> bool:
+        """Whether hub rows are being read as RFT training prompts (train split, `paper` or
+        `no_cot` style): some of Paper A's RFT stages read other hub columns than its SFT files."""
+        return getattr(self, "split", "test") == "train" and self.style in ("paper", "no_cot")
+
     def finish(self, samples: list[Sample], split: str) -> list[Sample]:
         if self.style in ("paper", "no_cot"):
             add = with_cot if self.style == "paper" else with_no_cot

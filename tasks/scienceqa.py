@@ -7,7 +7,9 @@ Hub `derek-thomas/ScienceQA` (splits train / validation / test), fields relied o
 empty). Sample id: the row's index in the hub split. Prompt, as in the release:
 `{hint}\\n{question}\\nA. …\\nB. …\\n` + "Answer with the option's letter from the given choices
 directly."; gold: the option letter. The test split's image subset has 2,017 items, as the
-release file does.
+release file does. On the train split the hint reads `Context: {hint}`, as in the release's
+training file (`LLaMA-Factory/data/ScienceQA_train.json`: 3,944 of its 6,218 items carry the
+prefix, the test file none); the RFT stage's parquet is not released and is taken to match it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ LETTERS = "ABCDEFGHIJ"
 
 class ScienceQA(ReleaseTask):
     name = "scienceqa"
-    version = "3"
+    version = "4"
     description = "Paper A CPT stage 1: ScienceQA image subset; option letter"
     hub_id = "derek-thomas/ScienceQA"
     hub_splits = {"test": "test", "train": "train"}
@@ -32,6 +34,9 @@ class ScienceQA(ReleaseTask):
         if picture.is_null():
             return None
         options = [f"{LETTERS[i]}. {c}" for i, c in enumerate(row["choices"])]
-        lines = ([row["hint"].strip()] if (row["hint"] or "").strip() else []) + [row["question"].strip(), *options, OPTION_LETTER]
+        hint = (row["hint"] or "").strip()
+        if hint and getattr(self, "split", "test") == "train":
+            hint = "Context: " + hint
+        lines = ([hint] if hint else []) + [row["question"].strip(), *options, OPTION_LETTER]
         meta = {k: row[k] for k in ("subject", "grade", "category") if k in row}
         return Sample(str(index), user_turn("\n".join(lines), 1), LETTERS[int(row["answer"])], [picture], meta)

@@ -158,9 +158,10 @@ def detect_source(data: str) -> str:
     raise HarnessError(f"data {data!r}: no such file or folder, and not a hub dataset id (owner/name)")
 
 
-def open_table(data: str, kind: str, split: str, config: str | None = None) -> Any:
+def open_table(data: str, kind: str, split: str, config: str | None = None, revision: str | None = None) -> Any:
     """A `datasets.Dataset` for the `table`, `saved`, `folder` and `hub` kinds. `split` is the
-    split name inside the dataset; a single-table file has no splits and ignores it."""
+    split name inside the dataset; a single-table file has no splits and ignores it. `revision`
+    (hub only) is a commit, branch or tag of the hub repository."""
     import datasets
 
     try:
@@ -181,7 +182,7 @@ def open_table(data: str, kind: str, split: str, config: str | None = None) -> A
             # identity, ctime included (set by the kernel on every write, never restored).
             cache = Path(datasets.config.HF_DATASETS_CACHE) / "cpt-harness-local" / folder_state(Path(data))
             return datasets.load_dataset(data, config, split=split, cache_dir=str(cache))
-        return datasets.load_dataset(data, config, split=split)
+        return datasets.load_dataset(data, config, split=split, revision=revision)
     except HarnessError:
         raise
     except ValueError as e:  # unknown split or config
@@ -191,6 +192,19 @@ def open_table(data: str, kind: str, split: str, config: str | None = None) -> A
     except Exception as e:  # network, hub and arrow errors: one line, not a traceback
         hint = "; offline? give a local copy of the dataset as data=FOLDER" if kind == "hub" else ""
         raise HarnessError(f"{data}: cannot load ({type(e).__name__}: {e}".splitlines()[0] + f"){hint}") from None
+
+
+def resolved_commit(repo_id: str, revision: str | None) -> str | None:
+    """The commit a hub dataset revision (None: main) points at now, or None when the hub cannot
+    be asked (offline). Recorded beside results; never needed to load."""
+    try:
+        from huggingface_hub import HfApi, constants
+
+        if constants.HF_HUB_OFFLINE:
+            return None
+        return HfApi().dataset_info(repo_id, revision=revision, timeout=10).sha
+    except Exception:  # offline, unknown id, rate limit: the record just lacks the commit
+        return None
 
 
 def folder_state(folder: Path) -> str:

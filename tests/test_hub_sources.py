@@ -219,3 +219,68 @@ def test_eval_generates_from_hub_rows_with_lazy_images(data, tiny_run, tmp_path)
     assert results["run_stats"]["generated"] == 3 * (4 + 2)
     rows = [json.loads(line) for line in (tmp_path / "out" / "samples" / "stage0").glob("pope*.jsonl").__next__().read_text().splitlines()]
     assert [r["id"] for r in rows] == ["1", "2", "3", "4"]
+
+
+@pytest.fixture(scope="module")
+def train_data(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("hub_train")
+    return {
+        "scienceqa": fx.write_hub_folder(root / "scienceqa", {"default": {"train": fx.scienceqa_rows(), "test": fx.scienceqa_rows()}}, {"*": fx.SCIENCEQA_SCHEMA}),
+        "geometry3k": fx.write_hub_folder(root / "geo", {"default": {"train": fx.geometry3k_rows(), "test": fx.geometry3k_rows()}}, {"*": fx.GEOMETRY3K_SCHEMA}),
+        "pathvqa": fx.write_hub_folder(root / "path", {"default": {"train": fx.pathvqa_rows(), "test": fx.pathvqa_rows()}}, {"*": fx.PATHVQA_SCHEMA}),
+    }
+
+
+def _prompt(name: str, data: Path, split: str, style: str) -> str:
+    return _text(get_task(f"{name}:data={data},style={style}").load(split)[-1])
+
+
+def test_training_prompts_are_the_papers_training_files(train_data):
+    """ScienceQA's training file prefixes the hint with "Context: " (its test file does not);
+    Paper A's RFT stages for Geometry3K and PathVQA read the bare problem / question."""
+    sqa = train_data["scienceqa"]
+    assert _prompt("scienceqa", sqa, "train", "direct").startswith("<IMG>Context: Look at the picture.\nWhich is a mammal?\nA. trout")
+    assert _prompt("scienceqa", sqa, "test", "direct").startswith("<IMG>Look at the picture.\nWhich is a mammal?")
+    assert _prompt("scienceqa", sqa, "train", "paper").startswith("<IMG>Context: Look at the picture.")
+    geo, path = train_data["geometry3k"], train_data["pathvqa"]
+    assert _prompt("geometry3k", geo, "train", "paper") == "<IMG>Find the area of the triangle. You FIRST think about the reasoning process as an internal monologue and then provide the final answer. The reasoning process MUST BE enclosed within <think> </think> tags. The final answer MUST BE put in \\boxed{}."
+    assert _prompt("geometry3k", geo, "train", "no_cot") == "<IMG>Find the area of the triangle. You MUST provide the final answer directly."
+    assert _prompt("geometry3k", geo, "train", "direct") == "<IMG>Find the area of the triangle.\nAnswer the question using a single word or phrase."
+    assert _prompt("geometry3k", geo, "test", "paper").startswith("<IMG>Find the area of the triangle.\nAnswer the question using a single word or phrase. You FIRST")
+    assert _prompt("pathvqa", path, "train", "paper").startswith("<IMG>what are positively charged? You FIRST think")
+    assert _prompt("pathvqa", path, "train", "no_cot") == "<IMG>what are positively charged? You MUST provide the final answer directly."
+    assert _prompt("pathvqa", path, "train", "direct") == "<IMG>what are positively charged?\nAnswer the question using a single word or phrase."
+    assert _prompt("pathvqa", path, "test", "no_cot") == "<IMG>what are positively charged?\nAnswer the question using a single word or phrase. You MUST provide the final answer directly."
+
+
+def test_hub_revision_pins_and_overrides(monkeypatch, data):
+    """MMLU-Pro's default hub id loads at its pinned commit, `revision=` overrides it, another hub
+    id gets the hub's main unless told; what was asked is recorded in the task's info. The hub is
+    out of reach in tests, so `datasets.load_dataset` is replaced by a reader of the local copy
+    that records the revision it was asked for."""
+    import datasets
+
+    from tasks.mmlu_pro import MMLUPro
+
+    asked = []
+    real = datasets.load_dataset
+
+    def local_copy(path, name=None, split=None, revision=None, **kw):
+        asked.append((path, split, revision))
+        return real(str(data["mmlu_pro"]), name, split=split)
+
+    monkeypatch.setattr(datasets, "load_dataset", local_copy)
+    task = get_task("mmlu_pro:shots=1")
+    assert len(task.load("test")) == len(fx.mmlu_pro_splits()["test"])
+    pinned = MMLUPro.hub_revision
+    assert asked == [("TIGER-Lab/MMLU-Pro", "test", pinned), ("TIGER-Lab/MMLU-Pro", "validation", pinned)]
+    assert task.info()["source"] == [{"id": "TIGER-Lab/MMLU-Pro", "revision": pinned, "commit": None}]  # offline: no commit
+    asked.clear()
+    get_task("mmlu_pro:shots=0,revision=v1.0").load("test")
+    assert asked == [("TIGER-Lab/MMLU-Pro", "test", "v1.0")]
+    asked.clear()
+    get_task("mmlu_pro:shots=0,data=someone/MMLU-Pro-copy").load("test")
+    assert asked == [("someone/MMLU-Pro-copy", "test", None)]
+    local = get_task(f"mmlu_pro:shots=0,data={data['mmlu_pro']}")
+    local.load("test")
+    assert "source" not in local.info()  # local data is named by its content hash in results

@@ -225,3 +225,28 @@ def test_sft_drops_and_counts_items_over_the_cutoff(tiny_model, tmp_path):
     cfg.max_length = 5
     with pytest.raises(HarnessError, match="longer than their max_length"):
         st.train_sft(cfg, pairs, tiny_model, tmp_path / "out2", tmp_path / "work2", 1.0, False)
+
+
+def test_rollout_sft_imitates_the_rft_run_stage_by_stage(instruct_base, tmp_path):
+    """Paper B's source: stage t samples the RFT run's stage-t model. A run folder of the same
+    sequence (here two copies of the instruct base under a manifest, as `harness eval` reads it)
+    gives each stage its own source; a run of another sequence, or no source, is refused up front."""
+    import shutil
+
+    from harness.fingerprint import fingerprint
+
+    rft = tmp_path / "rft"
+    for name in ("s1", "s2"):
+        shutil.copytree(instruct_base, rft / name)
+    (rft / "manifest.json").write_text(json.dumps({"base": str(instruct_base), "stages": [
+        {"task": "toy_science", "path": "s1"}, {"task": "toy_spatial", "path": "s2"}]}))
+    out = tmp_path / "run"
+    train_run("rollout-sft", SEQUENCE, str(instruct_base), out, _config(tmp_path, "rollout-sft", source=str(rft), n_train=8), progress=False)
+    for t, name in ((1, "s1"), (2, "s2")):
+        d = json.loads((out / "diagnostics" / f"stage{t}.json").read_text())
+        assert Path(d["source"]) == rft / name and d["source_fingerprint"] == fingerprint(rft / name)
+    with pytest.raises(HarnessError, match="trained toy_science,toy_spatial, not toy_spatial"):
+        train_run("rollout-sft", "toy_spatial", str(instruct_base), tmp_path / "b", _config(tmp_path, "rollout-sft", source=str(rft)), progress=False)
+    with pytest.raises(HarnessError, match="rollout-sft needs `source`"):
+        train_run("rollout-sft", SEQUENCE, str(instruct_base), tmp_path / "b", _config(tmp_path, "rollout-sft", source=""), progress=False)
+    assert not (tmp_path / "b").exists()
