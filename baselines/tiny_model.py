@@ -176,3 +176,47 @@ def build_tiny_model(out: str | Path, seed: int = 0, spec: TinySpec = TinySpec()
     processor.save_pretrained(out)
     (out / "tiny_spec.json").write_text(json.dumps({"seed": seed, **asdict(spec)}, indent=2) + "\n")
     return out
+
+
+@dataclass(frozen=True)
+class TinyTextSpec:
+    """Sizes of the text-only sibling. head_dim = 128 / 4 = 32: vLLM's CPU attention has no
+    kernel for the VL model's head_dim of 16."""
+
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_layers: int = 2
+    num_heads: int = 4
+    num_kv_heads: int = 2
+    # Random weights at the usual 0.02 give near-flat next-token distributions, where kernels of
+    # two engines that differ in the last float bits pick different tokens; wider weights give
+    # decisive logits, so greedy text compares engines rather than rounding.
+    initializer_range: float = 0.2
+
+
+def build_tiny_text_model(out: str | Path, seed: int = 0, spec: TinyTextSpec = TinyTextSpec()) -> Path:
+    """Write a tiny text-only Qwen2 model (`Qwen2ForCausalLM`) with the VL model's tokenizer and
+    chat template to `out` (replaced if it exists): the model every backend, vLLM's CPU build
+    included, can load. Random init; same seed, same bytes."""
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    out = Path(out)
+    tok = build_processor().tokenizer
+    ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    config = Qwen2Config(
+        vocab_size=len(tok), hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_layers, num_attention_heads=spec.num_heads, num_key_value_heads=spec.num_kv_heads,
+        max_position_embeddings=4096, bos_token_id=None, eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+        tie_word_embeddings=False, initializer_range=spec.initializer_range,
+    )
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"], do_sample=False)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    model.save_pretrained(out)
+    tok.chat_template = CHAT_TEMPLATE
+    tok.save_pretrained(out)
+    (out / "tiny_spec.json").write_text(json.dumps({"seed": seed, "text_only": True, **asdict(spec)}, indent=2) + "\n")
+    return out

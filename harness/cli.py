@@ -96,7 +96,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = run_eval(
         run, out, Path(args.store) if args.store else default_store_root(), task_specs=task_specs,
         backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-        progress=not args.no_progress, protocol=args.protocol,
+        progress=not args.no_progress, protocol=args.protocol, backend_options=_backend_options(args),
     )
     report = render_report(results)
     atomic_write_text(out / "report.md", report)
@@ -105,6 +105,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     stats = results["run_stats"]
     print(f"generated {stats['generated']} responses in {stats['seconds']} s; results in {out / 'results.json'}")
     return 0
+
+
+def _backend_options(args: argparse.Namespace) -> dict:
+    """The options of the chosen backend, as given on the command line (recorded in results)."""
+    if args.backend == "hf":
+        return {"batching": args.batching}
+    if args.backend == "vllm":
+        options = {"tp": args.tp, "dp": args.dp, "gpu_memory_utilization": args.gpu_memory_utilization,
+                   "max_model_len": args.max_model_len}
+    else:
+        options = {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env,
+                   "concurrency": args.concurrency, "request_timeout": args.request_timeout}
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
@@ -181,8 +194,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--tasks", help="comma-separated task specs to evaluate (default: the sequence and its general tasks)")
     e.add_argument("--sequence", help="trained tasks in order, or a named sequence (needed without a manifest)")
     e.add_argument("--limit", type=int, help="first N test samples of each task")
-    e.add_argument("--backend", default="hf", help="generation backend (default: hf)")
+    e.add_argument("--backend", default="hf", help="generation backend: hf (default), vllm, openai")
     e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--batching", choices=("padded", "exact"), default="padded",
+                   help="hf: padded = length-sorted, left-padded full batches (fast; default); exact = no padding, "
+                        "responses independent of batch company (slow on mixed lengths)")
+    e.add_argument("--tp", type=int, help="vllm: tensor-parallel size")
+    e.add_argument("--dp", type=int, help="vllm: data-parallel size")
+    e.add_argument("--gpu-memory-utilization", type=float, help="vllm: memory share for the KV cache (default 0.9 on GPU, 0.2 on CPU)")
+    e.add_argument("--max-model-len", type=int, help="vllm: longest prompt + response in tokens")
+    e.add_argument("--base-url", help="openai: the server's API root, e.g. http://127.0.0.1:8000/v1")
+    e.add_argument("--model", help="openai: the served model name (default: each stage's checkpoint path, as `vllm serve PATH` names it)")
+    e.add_argument("--api-key-env", default="OPENAI_API_KEY", help="openai: environment variable holding the API key")
+    e.add_argument("--concurrency", type=int, help="openai: requests in flight (default 8)")
+    e.add_argument("--request-timeout", type=float, help="openai: seconds per request before a retry (default 120)")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (unused by greedy contracts)")
     e.add_argument("--protocol", help="scoring protocol for the tasks that have it, e.g. official (default: each task's first)")
     e.add_argument("--allow-external-paths", action="store_true",

