@@ -155,6 +155,31 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.check import check_bundle
+
+    report = check_bundle(args.bundle)
+    for problem in report.problems:
+        print(problem.line())
+    for note in report.notes:
+        print(f"note: {note}")
+    verdict = "accepted" if report.accepted else f"rejected ({len(report.problems)} problems)"
+    print(f"{args.bundle}: {verdict}")
+    if args.report:
+        atomic_write_text(Path(args.report), json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    return 0 if report.accepted else 1
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from harness.bundle import make_bundle
+
+    archive = make_bundle(Path(args.out), Path(args.meta) if args.meta else None, Path(args.archive) if args.archive else None)
+    print(f"packed {archive}; check it with: harness check {archive}")
+    return 0
+
+
 def _require_trl() -> None:
     try:
         import trl  # noqa: F401
@@ -231,6 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="JSON lines of scores, in input order")
     s.add_argument("--protocol", help="scoring protocol, e.g. paper or official (default: the task's first)")
     s.set_defaults(func=cmd_score)
+
+    c = sub.add_parser("check", help="accept or reject a result bundle (folder or .tar.gz): files, schema, completeness, re-scored answers, recomputed figures")
+    c.add_argument("bundle", help="the output folder of `harness eval`, or a .tar.gz of one")
+    c.add_argument("--report", help="write the machine-readable report (JSON) here")
+    c.set_defaults(func=cmd_check)
+
+    b = sub.add_parser("bundle", help="add submission metadata to an eval output folder and pack it as .tar.gz")
+    b.add_argument("out", help="the output folder of `harness eval`")
+    b.add_argument("--meta", help="submission.toml: method, base_model, training_data, code, contact, licence [, track, trainer_config]")
+    b.add_argument("--archive", help="the archive to write (default: OUT.tar.gz beside the folder)")
+    b.set_defaults(func=cmd_bundle)
 
     tr = sub.add_parser("train", help="train a method over a task sequence (reference trainer on TRL)")
     tr.add_argument("--method", required=True, help="sft, grpo, rloo, rif-grpo, rollout-sft, multitask (joint SFT, Paper A's upper bound) or multitask-grpo")

@@ -30,6 +30,8 @@ from harness.store import ResponseStore, check_writable_folder
 from tasks import Sample, Task, get_task
 from tasks.base import stable_hash
 
+BUNDLE_FORMAT = 1  # the version of the result bundle layout (harness/schemas/results.schema.json)
+
 
 def gen_hash(task: Task, backend: str, seed: int) -> str:
     """What makes two generations of the same sample by the same model interchangeable: the
@@ -209,33 +211,42 @@ def _stored_responses(store: ResponseStore, fp: str, task: Task, ghash: str, dig
     }
 
 
-def _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit) -> dict[str, Any]:
-    columns = sequence + general
-    T = len(run.stages) - 1
-    accuracy = [
-        [_percent([sc.value for sc in scored[(t, task.spec)]]) for task in columns] for t in range(T + 1)
-    ]
-    invalid = {
-        task.spec: [_percent([0.0 if sc.valid else 1.0 for sc in scored[(t, task.spec)]]) for t in range(T + 1)]
-        for task in columns
-    }
-    seq_names = [t.spec for t in sequence]
+def summarize(n_stages: int, columns: list[str], sequence: list[str], full_sequence: list[str], general: list[str],
+              values: dict[tuple[int, str], list[float]], valid: dict[tuple[int, str], list[bool]], seed: int) -> dict[str, Any]:
+    """The accuracy matrix (rows: stages 0..T, columns: `columns`, percent) and `metrics` from
+    per-(stage, task) score values and validity. Sequence metrics need every task of
+    `full_sequence` evaluated, in order; `general` tasks get paired-bootstrap deltas (base vs
+    final, seeded). `harness eval` writes these; `harness check` recomputes them."""
+    T = n_stages - 1
+    accuracy = [[_percent(values[(t, spec)]) for spec in columns] for t in range(T + 1)]
     m: dict[str, Any] = {key: None for key in metrics.METRIC_KEYS}
-    if seq_names == [get_task(s).spec for s in run.sequence] and T >= 1:
+    if sequence == full_sequence and T >= 1:
         m.update(metrics.sequence_metrics(accuracy, T))
     elif T >= 1:
         m["note"] = "sequence metrics need every trained task evaluated; some were left out with --tasks"
-    m["invalid_rate"] = invalid
-    m["general_deltas"] = {
-        t.spec: metrics.paired_bootstrap_delta(
-            [sc.value for sc in scored[(0, t.spec)]], [sc.value for sc in scored[(T, t.spec)]], seed=seed
-        )
-        for t in general
+    m["invalid_rate"] = {
+        spec: [_percent([0.0 if ok else 1.0 for ok in valid[(t, spec)]]) for t in range(T + 1)] for spec in columns
     }
+    m["general_deltas"] = {
+        spec: metrics.paired_bootstrap_delta(values[(0, spec)], values[(T, spec)], seed=seed) for spec in general
+    }
+    return {"accuracy": accuracy, "metrics": m}
+
+
+def _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit) -> dict[str, Any]:
+    columns = sequence + general
+    summary = summarize(
+        len(run.stages), [t.spec for t in columns], [t.spec for t in sequence], [get_task(s).spec for s in run.sequence],
+        [t.spec for t in general],
+        {key: [sc.value for sc in scores] for key, scores in scored.items()},
+        {key: [sc.valid for sc in scores] for key, scores in scored.items()}, seed,
+    )
+    seq_names = [t.spec for t in sequence]
     import torch
     import transformers
 
     return {
+        "bundle_format": BUNDLE_FORMAT,
         "harness_version": harness.__version__,
         "created": _now(),
         "run_folder": str(run.folder),
@@ -253,8 +264,8 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
             t.spec: {**t.info(), "n": len(samples[t.spec]), "gen_hash": hashes[t.spec]}
             for t in columns
         },
-        "accuracy": accuracy,
-        "metrics": m,
+        "accuracy": summary["accuracy"],
+        "metrics": summary["metrics"],
         "definitions": metrics.DEFINITIONS,
         "generation": {"backend": backend, "batch_size": batch_size, "seed": seed, "limit": limit},
         "environment": {

@@ -1,0 +1,410 @@
+"""`harness check BUNDLE`: accept or reject a result bundle without trusting any of it.
+
+A bundle is what `harness eval` writes (`results.json`, `samples/stage{t}/{task}.jsonl`,
+`report.md`, `heatmap.png`, optionally `submission.json`), as a folder or a `.tar.gz` of one.
+Nothing in it is executed or unpickled; it is read as bytes, UTF-8 and JSON only. In order:
+
+1. Files (`scan_folder`, and `open_archive` first for archives): no symlinks or special files,
+   no path leaving the bundle, no name outside the bundle layout, each file under its size cap,
+   the total under `MAX_TOTAL_BYTES`; an archive is refused before extraction when its members'
+   declared sizes or count pass the limits, or a member is anything but a file or folder.
+2. Schema: `results.json` (and `submission.json` when present) against `harness/schemas/`.
+3. Completeness and identity, per stage x task: the per-sample file exists; every line is a
+   sample row; each sample id of the task (as this harness loads it, at the bundle's `limit`,
+   less its recorded skipped ids) appears exactly once, none other; the task's version, the data
+   hash over the samples' content, the generation contract and the protocol are this harness's.
+4. Scores: every stored response is scored again by the task's own scorer under the recorded
+   protocol; the stored score, validity, extracted answer and gold must equal the re-scored ones.
+5. Figures: the accuracy matrix, invalid rates and every metric are recomputed from the
+   re-scored values (`harness.evaluate.summarize`) and must equal what `results.json` reports.
+
+Each problem is one line (file, stage, task, sample where they apply). The verdict is "accepted"
+only with no problem. Spot regeneration (`--regenerate K`, with the checkpoints) is not part of
+this module yet.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
+
+from harness.errors import HarnessError
+
+MAX_RESULTS_BYTES = 64 << 20
+MAX_SAMPLES_FILE_BYTES = 512 << 20
+MAX_OTHER_FILE_BYTES = 16 << 20
+MAX_TOTAL_BYTES = 4 << 30
+MAX_FILES = 20_000
+SCHEMAS = Path(__file__).with_name("schemas")
+TOP_FILES = {"results.json", "submission.json", "report.md", "heatmap.png"}
+
+
+@dataclass
+class Problem:
+    message: str
+    file: str = ""
+    stage: int | None = None
+    task: str | None = None
+    sample: str | None = None
+
+    def line(self) -> str:
+        where = ", ".join(
+            part for part in (
+                f"stage {self.stage}" if self.stage is not None else "",
+                f"task {self.task}" if self.task else "",
+                f"sample {self.sample}" if self.sample is not None else "",
+            ) if part
+        )
+        head = ": ".join(x for x in (self.file, where) if x)
+        return f"{head}: {self.message}" if head else self.message
+
+
+@dataclass
+class Report:
+    bundle: str
+    problems: list[Problem] = field(default_factory=list)
+    checked: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+    def add(self, message: str, **where: Any) -> None:
+        self.problems.append(Problem(message, **where))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bundle": self.bundle, "verdict": "accepted" if self.accepted else "rejected",
+            "problems": [asdict(p) | {"line": p.line()} for p in self.problems],
+            "notes": self.notes, "checked": self.checked,
+        }
+
+
+# ---- files -----------------------------------------------------------------------------------
+
+def _allowed(rel: PurePosixPath) -> bool:
+    parts = rel.parts
+    if len(parts) == 1:
+        return parts[0] in TOP_FILES
+    return len(parts) == 3 and parts[0] == "samples" and parts[1].startswith("stage") and parts[1][5:].isdigit() and parts[2].endswith(".jsonl")
+
+
+def _cap(rel: PurePosixPath) -> int:
+    if rel.name == "results.json":
+        return MAX_RESULTS_BYTES
+    return MAX_SAMPLES_FILE_BYTES if rel.parts[0] == "samples" else MAX_OTHER_FILE_BYTES
+
+
+@contextmanager
+def open_archive(path: Path, report: Report) -> Iterator[Path | None]:
+    """Extract a `.tar.gz` bundle into a temporary folder after checking every member's header;
+    None when the archive is refused (the reasons are in `report`)."""
+    tmp = Path(tempfile.mkdtemp(prefix="cpt-check-"))
+    try:
+        try:
+            archive = tarfile.open(path, "r:*")
+        except (tarfile.TarError, OSError) as e:
+            report.add(f"not a readable tar archive ({e})", file=path.name)
+            yield None
+            return
+        with archive:
+            members, total, ok = [], 0, True
+            for member in archive:  # headers only: nothing is extracted yet
+                members.append(member)
+                name = member.name.lstrip("./") or "."
+                rel = PurePosixPath(name)
+                if member.issym() or member.islnk():
+                    report.add("link in the archive (symlinks and hard links are refused)", file=member.name)
+                    ok = False
+                elif not (member.isfile() or member.isdir()):
+                    report.add("special file in the archive", file=member.name)
+                    ok = False
+                elif PurePosixPath(member.name).is_absolute() or ".." in PurePosixPath(member.name).parts:
+                    report.add("path leaves the bundle", file=member.name)
+                    ok = False
+                elif member.isfile() and member.size > _cap(rel):
+                    report.add(f"file of {member.size} bytes, over the cap of {_cap(rel)}", file=member.name)
+                    ok = False
+                total += member.size
+                if total > MAX_TOTAL_BYTES or len(members) > MAX_FILES:
+                    report.add(f"archive expands past the limit ({MAX_TOTAL_BYTES} bytes, {MAX_FILES} files)", file=path.name)
+                    ok = False
+                    break
+            if not ok:
+                yield None
+                return
+            archive.extractall(tmp, members=members, filter="data")
+        # A bundle packed with its folder name as the top level: use that folder.
+        entries = [p for p in tmp.iterdir()]
+        root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not (tmp / "results.json").exists() else tmp
+        yield root
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def scan_folder(folder: Path, report: Report) -> bool:
+    """Every entry of the bundle folder is a plain file or folder inside the layout and its caps."""
+    ok, total, count = True, 0, 0
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = PurePosixPath(path.relative_to(folder).as_posix())
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                report.add("symlink (refused: it may point outside the bundle)", file=str(rel))
+                ok = False
+            elif stat.S_ISDIR(st.st_mode):
+                if not (rel == PurePosixPath("samples") or (len(rel.parts) == 2 and rel.parts[0] == "samples")):
+                    report.add("unexpected folder", file=str(rel))
+                    ok = False
+            elif not stat.S_ISREG(st.st_mode):
+                report.add("special file", file=str(rel))
+                ok = False
+            elif not _allowed(rel):
+                report.add("unexpected file (a bundle holds results.json, submission.json, report.md, heatmap.png, samples/stage*/…jsonl)", file=str(rel))
+                ok = False
+            elif st.st_size > _cap(rel):
+                report.add(f"file of {st.st_size} bytes, over the cap of {_cap(rel)}", file=str(rel))
+                ok = False
+            else:
+                total += st.st_size
+                count += 1
+    if total > MAX_TOTAL_BYTES or count > MAX_FILES:
+        report.add(f"bundle larger than the limit ({MAX_TOTAL_BYTES} bytes, {MAX_FILES} files)")
+        ok = False
+    return ok
+
+
+def _read_text(path: Path, rel: str, report: Report) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        report.add(f"not UTF-8 (byte {e.start})", file=rel)
+    except OSError as e:
+        report.add(f"unreadable ({e.strerror})", file=rel)
+    return None
+
+
+def _read_json(path: Path, rel: str, report: Report) -> Any:
+    text = _read_text(path, rel, report)
+    if text is None:
+        return None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError as e:
+        report.add(f"not valid JSON ({e})", file=rel)
+        return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _schema_errors(document: Any, schema_name: str) -> list[str]:
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / schema_name).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message[:200]}" for e in errors[:20]]
+
+
+# ---- the bundle's content ---------------------------------------------------------------------
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _file_safe(name: str) -> str:
+    from harness.evaluate import _file_safe as safe
+
+    return safe(name)
+
+
+def check_content(folder: Path, results: dict[str, Any], report: Report) -> None:
+    from harness.evaluate import gen_hash, summarize
+    from harness.fingerprint import FingerprintCache, sample_digest
+    from tasks import get_task
+    from tasks.base import stable_hash
+
+    stages = results["stages"]
+    indices = [s["index"] for s in stages]
+    if indices != list(range(len(stages))):
+        report.add(f"stages are numbered {indices}, not 0..{len(stages) - 1}", file="results.json")
+        return
+    full_sequence = [s["task"] for s in stages[1:]]
+    if stages[0]["task"] is not None or any(t is None for t in full_sequence):
+        report.add("stage 0 must be the base (task null) and every later stage must name its task", file="results.json")
+        return
+    columns, sequence, general = results["columns"], results["sequence"], results["general"]
+    if columns != sequence + general or sorted(columns) != sorted(results["tasks"]):
+        report.add("columns must be the sequence then the general tasks, each described under `tasks`", file="results.json")
+        return
+    if any(t not in full_sequence for t in sequence):
+        report.add("the sequence lists a task no stage trained", file="results.json")
+        return
+    limit, backend, seed = results["generation"]["limit"], results["generation"]["backend"], results["generation"]["seed"]
+    values: dict[tuple[int, str], list[float]] = {}
+    valid: dict[tuple[int, str], list[bool]] = {}
+    cache = FingerprintCache(None)
+    for spec in columns:
+        info = results["tasks"][spec]
+        try:
+            task = get_task(spec)
+        except HarnessError as e:
+            report.add(f"unknown task ({e})", file="results.json", task=spec)
+            continue
+        if task.spec != spec:
+            report.add(f"not a canonical task spec (this harness writes {task.spec!r})", file="results.json", task=spec)
+            continue
+        if info["version"] != task.version:
+            report.add(f"task version {info['version']!r}, but this harness's {task.name} is version {task.version!r}: re-evaluate", file="results.json", task=spec)
+            continue
+        protocol = info["protocol"]
+        if protocol not in task.protocols:
+            report.add(f"unknown protocol {protocol!r} (protocols: {', '.join(task.protocols)})", file="results.json", task=spec)
+            continue
+        if not _same(info["contract"], task.contract().to_dict()):
+            report.add("generation contract differs from the task's", file="results.json", task=spec)
+        if info["gen_hash"] != gen_hash(task, backend, seed):
+            report.add("generation hash does not match the task's contract, the backend and the seed", file="results.json", task=spec)
+        try:
+            samples = task.load("test")
+        except HarnessError as e:
+            report.add(f"cannot load the task's data to check against ({e})", file="results.json", task=spec)
+            continue
+        samples = samples[:limit] if limit is not None else samples
+        skipped = set(info["skipped_ids"])
+        expected = [s for s in samples if s.id not in skipped]
+        if len(skipped - {s.id for s in samples}) or not expected:
+            report.add("skipped ids that are not samples of the task, or nothing left", file="results.json", task=spec)
+            continue
+        data_hash = stable_hash([sample_digest(s, cache) for s in expected], n=24)
+        if info["data_hash"] != data_hash:
+            report.add("data hash differs from the task's samples (other data, or other skipped ids)", file="results.json", task=spec)
+        if info["n"] != len(expected):
+            report.add(f"n = {info['n']}, but the task has {len(expected)} samples here", file="results.json", task=spec)
+        by_id = {s.id: s for s in expected}
+        for stage in range(len(stages)):
+            rel = f"samples/stage{stage}/{_file_safe(spec)}.jsonl"
+            rows = _read_rows(folder / rel, rel, stage, spec, report)
+            if rows is None:
+                continue
+            seen: set[str] = set()
+            scores: dict[str, Any] = {}
+            for line_no, row in rows:
+                sid = row["id"]
+                if sid in seen:
+                    report.add(f"line {line_no}: duplicate sample", file=rel, stage=stage, task=spec, sample=sid)
+                    continue
+                seen.add(sid)
+                sample = by_id.get(sid)
+                if sample is None:
+                    report.add(f"line {line_no}: unknown sample id", file=rel, stage=stage, task=spec, sample=sid)
+                    continue
+                score = task.score_as(protocol, row["response"], sample)
+                scores[sid] = score
+                for key, stored, ours in (("target", row["target"], sample.target), ("score", row["score"], score.value),
+                                          ("valid", row["valid"], score.valid), ("extracted", row["extracted"], score.extracted),
+                                          ("parts", row["parts"], score.parts)):
+                    if not _same(json.loads(json.dumps(stored)), json.loads(json.dumps(ours))):
+                        report.add(f"line {line_no}: {key} {stored!r} differs from the re-scored {ours!r}", file=rel, stage=stage, task=spec, sample=sid)
+            missing = [s.id for s in expected if s.id not in seen]
+            if missing:
+                report.add(f"{len(missing)} samples missing (first: {', '.join(missing[:3])})", file=rel, stage=stage, task=spec)
+            values[(stage, spec)] = [scores[s.id].value if s.id in scores else 0.0 for s in expected]
+            valid[(stage, spec)] = [scores[s.id].valid if s.id in scores else False for s in expected]
+    report.checked["stages"], report.checked["tasks"] = len(stages), len(columns)
+    if report.problems:
+        return
+    summary = summarize(len(stages), columns, sequence, full_sequence, general, values, valid, seed)
+    if not _same(summary["accuracy"], results["accuracy"]):
+        report.add("accuracy matrix differs from the one recomputed from the per-sample scores", file="results.json")
+    for key, ours in summary["metrics"].items():
+        if not _same(results["metrics"].get(key), ours):
+            report.add(f"metric {key} differs from the recomputed value ({json.dumps(ours)[:200]})", file="results.json")
+
+
+def _read_rows(path: Path, rel: str, stage: int, spec: str, report: Report) -> list[tuple[int, dict[str, Any]]] | None:
+    if not path.is_file():
+        report.add("per-sample file missing", file=rel, stage=stage, task=spec)
+        return None
+    text = _read_text(path, rel, report)
+    if text is None:
+        return None
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / "results.schema.json").read_text())["$defs"]["sample_row"]
+    validator = jsonschema.Draft202012Validator(schema)
+    rows = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        try:
+            row = json.loads(line, parse_constant=_no_constant)
+        except ValueError as e:
+            report.add(f"line {line_no}: not JSON ({e})", file=rel, stage=stage, task=spec)
+            return None
+        error = next(iter(validator.iter_errors(row)), None)
+        if error is not None:
+            report.add(f"line {line_no}: not a sample row ({error.message[:150]})", file=rel, stage=stage, task=spec)
+            return None
+        rows.append((line_no, row))
+    return rows
+
+
+def check_bundle(path: str | Path) -> Report:
+    """Check the bundle at `path` (folder or .tar.gz); see the module docstring."""
+    path = Path(path)
+    report = Report(str(path))
+    if path.is_symlink():
+        report.add("the bundle itself is a symlink", file=str(path))
+        return report
+    if path.is_file():
+        with open_archive(path, report) as root:
+            if root is not None:
+                _check_folder(root, report)
+        return report
+    if not path.is_dir():
+        raise HarnessError(f"bundle not found: {path}")
+    _check_folder(path, report)
+    return report
+
+
+def _check_folder(folder: Path, report: Report) -> None:
+    if not scan_folder(folder, report):
+        return
+    if not (folder / "results.json").is_file():
+        report.add("results.json missing")
+        return
+    results = _read_json(folder / "results.json", "results.json", report)
+    if results is None:
+        return
+    errors = _schema_errors(results, "results.schema.json")
+    for error in errors:
+        report.add(f"schema: {error}", file="results.json")
+    if (folder / "submission.json").is_file():
+        submission = _read_json(folder / "submission.json", "submission.json", report)
+        if submission is not None:
+            for error in _schema_errors(submission, "submission.schema.json"):
+                report.add(f"schema: {error}", file="submission.json")
+            report.checked["submission"] = submission
+    else:
+        report.notes.append("no submission.json: method metadata missing (harness bundle OUT --meta FILE adds it)")
+    if errors or report.problems:
+        return
+    check_content(folder, results, report)
