@@ -19,8 +19,16 @@ Nothing in it is executed or unpickled; it is read as bytes, UTF-8 and JSON only
    re-scored values (`harness.evaluate.summarize`) and must equal what `results.json` reports.
 
 Each problem is one line (file, stage, task, sample where they apply). The verdict is "accepted"
-only with no problem. Spot regeneration (`--regenerate K`, with the checkpoints) is not part of
-this module yet.
+only with no problem.
+
+6. Spot regeneration (`--checkpoint-dir DIR --regenerate K`): each checkpoint's fingerprint must be
+   the bundle's; K samples per stage x task, drawn with `--seed` (recorded in the report), are
+   generated again with the bundle's backend (hf or vllm, same batching) and contract and compared
+   with the submitted responses. Same backend identity: every greedy response must match. Another
+   identity (e.g. bf16 on a GPU vs fp32 on a CPU): the count is reported and not judged, since
+   dtype and kernels can move near-ties. With hf's padded batching the regenerated samples keep
+   their batch size but not their batch company; on the tiny model padded and unpadded greedy
+   answers agree (see tests/test_engine.py), on large models a near-tie can differ.
 """
 
 from __future__ import annotations
@@ -237,7 +245,9 @@ def _file_safe(name: str) -> str:
     return safe(name)
 
 
-def check_content(folder: Path, results: dict[str, Any], report: Report) -> None:
+def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Steps 3 to 5 of the module docstring. Returns what spot regeneration needs: per task its
+    task object and checked samples, per (stage, task) the stored responses."""
     from harness.evaluate import gen_hash, summarize
     from harness.fingerprint import FingerprintCache, sample_digest
     from tasks import get_task
@@ -262,6 +272,7 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> None
     limit, backend, seed = results["generation"]["limit"], results["generation"]["backend"], results["generation"]["seed"]
     values: dict[tuple[int, str], list[float]] = {}
     valid: dict[tuple[int, str], list[bool]] = {}
+    checked: dict[str, Any] = {"tasks": {}, "responses": {}}
     cache = FingerprintCache(None)
     for spec in columns:
         info = results["tasks"][spec]
@@ -301,6 +312,7 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> None
         if info["n"] != len(expected):
             report.add(f"n = {info['n']}, but the task has {len(expected)} samples here", file="results.json", task=spec)
         by_id = {s.id: s for s in expected}
+        checked["tasks"][spec] = (task, expected)
         for stage in range(len(stages)):
             rel = f"samples/stage{stage}/{_file_safe(spec)}.jsonl"
             rows = _read_rows(folder / rel, rel, stage, spec, report)
@@ -320,6 +332,7 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> None
                     continue
                 score = task.score_as(protocol, row["response"], sample)
                 scores[sid] = score
+                checked["responses"].setdefault((stage, spec), {})[sid] = row["response"]
                 for key, stored, ours in (("target", row["target"], sample.target), ("score", row["score"], score.value),
                                           ("valid", row["valid"], score.valid), ("extracted", row["extracted"], score.extracted),
                                           ("parts", row["parts"], score.parts)):
@@ -332,13 +345,86 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> None
             valid[(stage, spec)] = [scores[s.id].valid if s.id in scores else False for s in expected]
     report.checked["stages"], report.checked["tasks"] = len(stages), len(columns)
     if report.problems:
-        return
+        return checked
     summary = summarize(len(stages), columns, sequence, full_sequence, general, values, valid, seed)
     if not _same(summary["accuracy"], results["accuracy"]):
         report.add("accuracy matrix differs from the one recomputed from the per-sample scores", file="results.json")
     for key, ours in summary["metrics"].items():
         if not _same(results["metrics"].get(key), ours):
             report.add(f"metric {key} differs from the recomputed value ({json.dumps(ours)[:200]})", file="results.json")
+    return checked
+
+
+def _backend_of(identity: str) -> tuple[str, dict[str, Any]] | None:
+    """The backend name and options that produce a recorded backend identity, or None."""
+    parts = identity.split(":")
+    if parts[0] == "hf":
+        if len(parts) == 3 and parts[2].startswith("padded") and parts[2][6:].isdigit():
+            return "hf", {"batching": "padded", "batch_size": int(parts[2][6:])}
+        return ("hf", {"batching": "exact"}) if len(parts) == 2 else None
+    if parts[0].startswith("vllm-"):
+        return "vllm", {}
+    return None
+
+
+def spot_regenerate(results: dict[str, Any], checked: dict[str, Any], checkpoint_dir: Path, k: int, seed: int,
+                    report: Report, allow_external_paths: bool = False) -> None:
+    """Regenerate `k` samples per stage x task (drawn with `seed`, recorded) from the submitted
+    checkpoints with the bundle's backend and contract, and count how many equal the submitted
+    responses. On the same backend identity (backend, version, dtype, batching) greedy responses
+    must all match; with another identity the count is reported, not judged."""
+    import random
+
+    from harness.checkpoints import load_run
+    from harness.engine import Request, backend_identity, open_backend
+    from harness.engine.base import request_seed
+    from harness.fingerprint import FingerprintCache, fingerprint
+
+    recorded = results["generation"]["backend"]
+    backend = _backend_of(recorded)
+    if backend is None:
+        report.add(f"cannot regenerate with backend {recorded!r} here (hf and vllm identities only)")
+        return
+    name, options = backend
+    run = load_run(checkpoint_dir, allow_external_paths=allow_external_paths)
+    if len(run.stages) != len(results["stages"]):
+        report.add(f"{checkpoint_dir} has {len(run.stages)} stages, the bundle {len(results['stages'])}")
+        return
+    cache = FingerprintCache(None)
+    local = backend_identity(name, **options)
+    same_identity = local == recorded
+    if not same_identity:
+        report.notes.append(f"regenerating with {local}, the bundle used {recorded}: counts are reported, not judged")
+    gen_seed = results["generation"]["seed"]
+    summary: dict[str, Any] = {"k": k, "seed": seed, "backend": local, "cells": []}
+    for stage, recorded_stage in zip(run.stages, results["stages"]):
+        fp = fingerprint(stage.local, cache)
+        if fp != recorded_stage["fingerprint"]:
+            report.add(f"checkpoint {stage.path} has fingerprint {fp}, the bundle names {recorded_stage['fingerprint']}", stage=stage.index)
+            continue
+        engine = None
+        try:
+            for spec, (task, samples) in checked["tasks"].items():
+                rng = random.Random(f"{seed}:{stage.index}:{spec}")
+                drawn = sorted(rng.sample(range(len(samples)), min(k, len(samples))))
+                picked = [samples[i] for i in drawn]
+                if engine is None:
+                    engine = open_backend(name, str(stage.local), seed=gen_seed, **options)
+                requests = [Request(s.id, s.messages, s.images, request_seed(gen_seed, spec, s.id)) for s in picked]
+                fresh = {req.id: text for batch in engine.generate(requests, task.contract()) for req, text in batch}
+                submitted = checked["responses"][(stage.index, spec)]
+                matches = sum(fresh[s.id] == submitted.get(s.id) for s in picked)
+                summary["cells"].append({"stage": stage.index, "task": spec, "ids": [s.id for s in picked], "matches": matches})
+                if same_identity and matches < len(picked):
+                    first = next(s.id for s in picked if fresh[s.id] != submitted.get(s.id))
+                    report.add(f"regenerated {matches} of {len(picked)} responses identically (first difference: sample {first})",
+                               stage=stage.index, task=spec)
+        finally:
+            if engine is not None:
+                engine.close()
+    total = sum(len(c["ids"]) for c in summary["cells"])
+    summary["matched"], summary["total"] = sum(c["matches"] for c in summary["cells"]), total
+    report.checked["regeneration"] = summary
 
 
 def _read_rows(path: Path, rel: str, stage: int, spec: str, report: Report) -> list[tuple[int, dict[str, Any]]] | None:
@@ -367,9 +453,12 @@ def _read_rows(path: Path, rel: str, stage: int, spec: str, report: Report) -> l
     return rows
 
 
-def check_bundle(path: str | Path) -> Report:
-    """Check the bundle at `path` (folder or .tar.gz); see the module docstring."""
+def check_bundle(path: str | Path, checkpoint_dir: str | Path | None = None, regenerate: int = 0, seed: int = 0,
+                 allow_external_paths: bool = False) -> Report:
+    """Check the bundle at `path` (folder or .tar.gz); see the module docstring. With
+    `checkpoint_dir` and `regenerate` K > 0, also spot-regenerate K samples per stage x task."""
     path = Path(path)
+    spot = (Path(checkpoint_dir), regenerate, seed, allow_external_paths) if checkpoint_dir is not None and regenerate > 0 else None
     report = Report(str(path))
     if path.is_symlink():
         report.add("the bundle itself is a symlink", file=str(path))
@@ -377,15 +466,15 @@ def check_bundle(path: str | Path) -> Report:
     if path.is_file():
         with open_archive(path, report) as root:
             if root is not None:
-                _check_folder(root, report)
+                _check_folder(root, report, spot)
         return report
     if not path.is_dir():
         raise HarnessError(f"bundle not found: {path}")
-    _check_folder(path, report)
+    _check_folder(path, report, spot)
     return report
 
 
-def _check_folder(folder: Path, report: Report) -> None:
+def _check_folder(folder: Path, report: Report, spot: tuple | None = None) -> None:
     if not scan_folder(folder, report):
         return
     if not (folder / "results.json").is_file():
@@ -407,4 +496,7 @@ def _check_folder(folder: Path, report: Report) -> None:
         report.notes.append("no submission.json: method metadata missing (harness bundle OUT --meta FILE adds it)")
     if errors or report.problems:
         return
-    check_content(folder, results, report)
+    checked = check_content(folder, results, report)
+    if spot is not None and not report.problems:
+        checkpoint_dir, k, seed, allow_external = spot
+        spot_regenerate(results, checked, checkpoint_dir, k, seed, report, allow_external)

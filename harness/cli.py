@@ -160,12 +160,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from harness.check import check_bundle
 
-    report = check_bundle(args.bundle)
+    if args.regenerate and not args.checkpoint_dir:
+        raise HarnessError("--regenerate needs --checkpoint-dir (the submitted checkpoints)")
+    report = check_bundle(args.bundle, args.checkpoint_dir, args.regenerate, args.seed, args.allow_external_paths)
     for problem in report.problems:
         print(problem.line())
     for note in report.notes:
         print(f"note: {note}")
     verdict = "accepted" if report.accepted else f"rejected ({len(report.problems)} problems)"
+    regen = report.checked.get("regeneration")
+    if regen:
+        print(f"spot regeneration: {regen['matched']} of {regen['total']} responses identical (K={regen['k']}, seed {regen['seed']}, {regen['backend']})")
     print(f"{args.bundle}: {verdict}")
     if args.report:
         atomic_write_text(Path(args.report), json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
@@ -177,6 +182,15 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
     archive = make_bundle(Path(args.out), Path(args.meta) if args.meta else None, Path(args.archive) if args.archive else None)
     print(f"packed {archive}; check it with: harness check {archive}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from leaderboard.build import build_site
+
+    summary = build_site(Path(args.bundles), Path(args.out))
+    counts = ", ".join(f"{name}: {len(ids)}" for name, ids in summary["tracks"].items())
+    print(f"built {Path(args.out) / 'index.html'} from {len(summary['entries'])} bundles ({counts})")
     return 0
 
 
@@ -260,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="accept or reject a result bundle (folder or .tar.gz): files, schema, completeness, re-scored answers, recomputed figures")
     c.add_argument("bundle", help="the output folder of `harness eval`, or a .tar.gz of one")
     c.add_argument("--report", help="write the machine-readable report (JSON) here")
+    c.add_argument("--checkpoint-dir", help="the submitted checkpoints (a run folder), for spot regeneration")
+    c.add_argument("--regenerate", type=int, default=0, metavar="K", help="regenerate K random samples per stage x task and compare")
+    c.add_argument("--seed", type=int, default=0, help="seed of the spot-regeneration draw (recorded)")
+    c.add_argument("--allow-external-paths", action="store_true", help="let the run's manifest paths leave its folder")
     c.set_defaults(func=cmd_check)
 
     b = sub.add_parser("bundle", help="add submission metadata to an eval output folder and pack it as .tar.gz")
@@ -267,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--meta", help="submission.toml: method, base_model, training_data, code, contact, licence [, track, trainer_config]")
     b.add_argument("--archive", help="the archive to write (default: OUT.tar.gz beside the folder)")
     b.set_defaults(func=cmd_bundle)
+
+    lb = sub.add_parser("leaderboard", help="the static leaderboard site")
+    lb_sub = lb.add_subparsers(dest="action", required=True)
+    lbb = lb_sub.add_parser("build", help="check every bundle, then render the site (same bundles, same bytes)")
+    lbb.add_argument("--bundles", default="leaderboard/bundles", help="folder of accepted bundles (folders or .tar.gz; default: leaderboard/bundles)")
+    lbb.add_argument("--out", required=True, help="the site folder to write (replaced as a whole)")
+    lbb.set_defaults(func=cmd_leaderboard)
 
     tr = sub.add_parser("train", help="train a method over a task sequence (reference trainer on TRL)")
     tr.add_argument("--method", required=True, help="sft, grpo, rloo, rif-grpo, rollout-sft, multitask (joint SFT, Paper A's upper bound) or multitask-grpo")

@@ -1,5 +1,2 @@
-"""The static leaderboard: site builder and accepted result bundles (not built yet).
-
-`harness leaderboard build` and `harness check SUBMISSION` arrive with their own issue; this
-package reserves their place beside `harness/`, `tasks/` and `baselines/`.
-"""
+"""The static leaderboard: `harness leaderboard build` renders accepted result bundles
+(`leaderboard/bundles/`, or any folder of them) into a static site; see `leaderboard.build`."""

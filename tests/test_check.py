@@ -168,3 +168,34 @@ def test_check_cli_exit_codes(bundle, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "results.json: metric fm differs" in out and out.strip().endswith("rejected (1 problems)")
     assert main(["check", str(tmp_path / "nope")]) == 2
+
+
+def test_spot_regeneration_matches_and_catches_swapped_responses(tiny_run, tiny_model, tmp_path, capsys):
+    """K = 20 per stage x task regenerated from the submitted checkpoints: all identical on the
+    same machine. Responses taken from another run (fingerprints and scores made consistent, so
+    every other check passes) are caught."""
+    from baselines.tiny_model import build_tiny_model
+
+    store = tmp_path / "store"
+    honest = tmp_path / "honest"
+    run_eval(load_run(tiny_run), honest, store, limit=20, progress=False)
+    assert main(["check", str(honest), "--checkpoint-dir", str(tiny_run), "--regenerate", "20", "--seed", "3",
+                 "--report", str(tmp_path / "r.json")]) == 0
+    assert "spot regeneration: 180 of 180 responses identical (K=20, seed 3" in capsys.readouterr().out
+    regen = json.loads((tmp_path / "r.json").read_text())["checked"]["regeneration"]
+    assert regen["seed"] == 3 and all(len(c["ids"]) == 20 for c in regen["cells"])
+
+    other = tmp_path / "other-run"
+    shutil.copytree(tiny_run / "base", other / "base")
+    for i, seed in ((1, 11), (2, 12)):
+        build_tiny_model(other / f"stage{i}", seed=seed)
+    (other / "manifest.json").write_text((tiny_run / "manifest.json").read_text())
+    swapped = tmp_path / "swapped"
+    run_eval(load_run(other), swapped, store, limit=20, progress=False)
+    claimed = json.loads((honest / "results.json").read_text())["stages"]
+    _edit_results(swapped, lambda r: [s.update(fingerprint=c["fingerprint"]) for s, c in zip(r["stages"], claimed)])
+    assert checker.check_bundle(swapped).accepted  # consistent on its own
+    report = checker.check_bundle(swapped, tiny_run, regenerate=20)
+    lines = [p.line() for p in report.problems]
+    assert lines and all("responses identically" in line for line in lines)
+    assert any(line.startswith("stage 1, task toy_science: regenerated") for line in lines)

@@ -1,0 +1,224 @@
+"""`harness leaderboard build --bundles DIR --out SITE`: the static leaderboard.
+
+Every bundle in DIR (a folder holding `results.json`, or a `.tar.gz` of one; its name, less the
+suffix, is the entry's id) must pass `harness check`; the build stops with the checker's lines
+for any that does not, and writes nothing. The site: `index.html` (one sortable table per track:
+"main" for real models, "toy" for runs on the tiny models, chosen by `submission.json`'s `track`
+or, without one, by whether every task is a toy task), `entries/ID.html` (metadata, the accuracy
+matrix as a heatmap, each task across stages, metrics, training diagnostics), `bundles/ID.tar.gz`
+(each bundle, packed deterministically), `style.css` and `sort.js`. Paper A's reported figures
+are reference rows of the main track, marked "as reported, not re-run" (`reference.json`).
+
+The same bundles give the same bytes: no clock, no absolute paths, sorted everything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+HERE = Path(__file__).parent
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _value(value: Any) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def _colour(value: float) -> str:
+    """White (0%) to green (100%), in fixed steps so the bytes never depend on float noise."""
+    step = max(0, min(100, round(value)))
+    red = 255 - round(step * 1.55)
+    blue = 255 - round(step * 1.35)
+    return f"rgb({red}, 255, {blue})"
+
+
+def _chart(columns: list[str], matrix: list[list[float]]) -> str:
+    """An inline SVG line chart: one line per task, accuracy (0–100) over stages."""
+    width, height, left, bottom = 640, 260, 40, 30
+    stages = len(matrix)
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+    def x(t: int) -> float:
+        return left + (width - left - 10) * (t / max(1, stages - 1))
+
+    def y(v: float) -> float:
+        return 10 + (height - bottom - 10) * (1 - v / 100)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 20 * len(columns)}" role="img" aria-label="accuracy across stages">']
+    for v in (0, 50, 100):
+        parts.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - 10}" y2="{y(v):.1f}" stroke="#ddd"/><text x="4" y="{y(v) + 4:.1f}">{v}</text>')
+    for t in range(stages):
+        parts.append(f'<text x="{x(t) - 4:.1f}" y="{height - 10}">{t}</text>')
+    for i, column in enumerate(columns):
+        colour = palette[i % len(palette)]
+        points = " ".join(f"{x(t):.1f},{y(matrix[t][i]):.1f}" for t in range(stages))
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+        parts.append(f'<text x="{left}" y="{height + 14 + 20 * i}" fill="{colour}">— {_escape(column)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _is_toy(results: dict[str, Any]) -> bool:
+    return all(spec.split(":")[0].startswith("toy_") or spec.split(":")[0] == "jigsaw" for spec in results["columns"])
+
+
+def _entry(entry_id: str, results: dict[str, Any], submission: dict[str, Any] | None) -> dict[str, Any]:
+    m = results["metrics"]
+    T = len(results["stages"]) - 1
+    columns = results["columns"]
+    sub = submission or {}
+    deltas = {
+        g: {"value": _value(d.get("delta")), "text": f"{d['delta']:+.1f} [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]"}
+        if d and d.get("delta") is not None else {"value": "", "text": "–"}
+        for g, d in m["general_deltas"].items()
+    }
+    final_invalid = [rates[T] for rates in m["invalid_rate"].values()]
+    invalid = sum(final_invalid) / len(final_invalid)
+    matrix = [
+        {"label": "base" if t == 0 else f"{t}: {results['stages'][t]['task']}",
+         "cells": [{"text": f"{v:.1f}", "colour": _colour(v)} for v in row]}
+        for t, row in enumerate(results["accuracy"])
+    ]
+    training = results.get("training")
+    train_view = None
+    if training and training.get("stages"):
+        keys = sorted({k for s in training["stages"] for k, v in s.items() if isinstance(v, (int, float, str)) and k != "stage"})[:12]
+        rows = [[s.get("stage", "")] + [_short(s.get(k)) for k in keys] for s in training["stages"]]
+        train_view = {"method": training.get("method"), "config_hash": training.get("config_hash"), "keys": keys, "rows": rows}
+    meta = [(k, _short(v)) for k, v in sorted(sub.items()) if k not in ("method", "base_model", "track")]
+    return {
+        "id": entry_id,
+        "method": sub.get("method") or (training or {}).get("method") or entry_id,
+        "base_model": sub.get("base_model", "(not given)"),
+        "track": sub.get("track") or ("toy" if _is_toy(results) else "main"),
+        "stages": T,
+        "avg_acc": _fmt(m.get("avg_acc")), "avg_acc_value": _value(m.get("avg_acc")),
+        "fm": _fmt(m.get("fm")), "fm_value": _value(m.get("fm")),
+        "forgetting": _fmt(m.get("forgetting")), "forgetting_value": _value(m.get("forgetting")),
+        "deltas": deltas, "general": list(m["general_deltas"]),
+        "invalid": f"{invalid:.1f}%", "invalid_value": _value(invalid),
+        "columns": columns, "matrix": matrix, "chart": _chart(columns, results["accuracy"]),
+        "metrics": [(k, _short(m.get(k))) for k in ("avg_acc", "fm", "bwt", "forgetting", "fwt", "mft", "mfn", "maa")],
+        "training": train_view, "meta": meta, "backend": results["generation"]["backend"],
+    }
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)[:200]
+    return "" if value is None else str(value)[:200]
+
+
+def _references(general: list[str]) -> list[dict[str, Any]]:
+    data = json.loads((HERE / "reference.json").read_text())
+    rows = []
+    for r in data["rows"]:
+        deltas = {}
+        for g in general:
+            value = r["general"].get(g.split(":")[0])
+            deltas[g] = {"value": _value(value), "text": "–" if value is None else f"{value:+.1f}"}
+        rows.append({"method": r["method"], "base_model": data["base_model"], "avg_acc": _fmt(r["avg_acc"]),
+                     "avg_acc_value": _value(r["avg_acc"]), "fm": _fmt(r["fm"]), "fm_value": _value(r["fm"]), "deltas": deltas})
+    return rows
+
+
+def collect(bundles: Path) -> list[tuple[str, Path]]:
+    """(id, path) of every bundle in the folder, sorted by id."""
+    if not bundles.is_dir():
+        raise HarnessError(f"bundles folder not found: {bundles}")
+    found = []
+    for path in sorted(bundles.iterdir()):
+        if path.name.startswith("."):
+            continue
+        entry_id = path.name[: -len(".tar.gz")] if path.name.endswith(".tar.gz") else path.name
+        if not ((path.is_dir() and not path.is_symlink()) or path.name.endswith(".tar.gz")):
+            continue
+        if not ID_PATTERN.match(entry_id):
+            raise HarnessError(f"{path}: a bundle's name must be letters, digits, '.', '_' or '-'")
+        found.append((entry_id, path))
+    ids = [i for i, _ in found]
+    if len(set(ids)) != len(ids):
+        raise HarnessError(f"{bundles}: two bundles share an id")
+    return found
+
+
+def build_site(bundles: Path, out: Path) -> dict[str, Any]:
+    """Check every bundle, then write the site into `out` (replaced as a whole, atomically)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    import harness
+    from harness.bundle import pack
+    from harness.check import check_bundle, open_archive, Report
+
+    entries, problems = [], []
+    work = Path(tempfile.mkdtemp(prefix="cpt-site-"))
+    try:
+        for entry_id, path in collect(bundles):
+            report = check_bundle(path)
+            if not report.accepted:
+                problems += [f"{path.name}: {p.line()}" for p in report.problems]
+                continue
+            if path.is_dir():
+                folder = path
+                pack(folder, work / f"{entry_id}.tar.gz")
+            else:
+                shutil.copyfile(path, work / f"{entry_id}.tar.gz")
+                with open_archive(path, Report(str(path))) as root:
+                    folder = work / entry_id
+                    shutil.copytree(root, folder)
+            results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            sub_path = folder / "submission.json"
+            submission = json.loads(sub_path.read_text(encoding="utf-8")) if sub_path.is_file() else None
+            entries.append(_entry(entry_id, results, submission))
+        if problems:
+            raise HarnessError("refused: bundles that do not pass `harness check`:\n" + "\n".join(problems))
+        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["j2", "html"]),
+                          undefined=StrictUndefined, keep_trailing_newline=True)
+        tracks = []
+        for name, title in (("main", "Main track"), ("toy", "Toy track (tiny models, CPU)")):
+            members = sorted((e for e in entries if e["track"] == name), key=lambda e: (-(float(e["avg_acc_value"] or "-1e9")), e["id"]))
+            general = sorted({g for e in members for g in e["general"]}) or (["mmmu", "mmlu_pro", "pope"] if name == "main" else [])
+            for e in members:
+                e["deltas"] = {g: e["deltas"].get(g, {"value": "", "text": "–"}) for g in general}
+            tracks.append({"name": name, "title": title, "entries": members, "general": general,
+                           "references": _references(general) if name == "main" else []})
+        site = work / "site"
+        (site / "entries").mkdir(parents=True)
+        (site / "bundles").mkdir()
+        reference_source = json.loads((HERE / "reference.json").read_text())["source"]
+        (site / "index.html").write_text(env.get_template("index.html.j2").render(
+            title="CPT leaderboard", root="", tracks=tracks, harness_version=harness.__version__, reference_source=reference_source))
+        for e in entries:
+            (site / "entries" / f"{e['id']}.html").write_text(env.get_template("entry.html.j2").render(title=e["method"], root="../", e=e))
+            shutil.copyfile(work / f"{e['id']}.tar.gz", site / "bundles" / f"{e['id']}.tar.gz")
+        for name in ("style.css", "sort.js"):
+            shutil.copyfile(HERE / "templates" / name, site / name)
+        # Replace the output folder only once the new site is complete.
+        if out.exists() and not (out / "index.html").is_file() and any(out.iterdir()):
+            raise HarnessError(f"{out} exists and is not a leaderboard site; choose another --out")
+        staging = out.with_name(out.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(site, staging)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.replace(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"entries": [e["id"] for e in entries], "tracks": {t["name"]: [e["id"] for e in t["entries"]] for t in tracks}}

@@ -1,0 +1,98 @@
+"""The leaderboard site: built from the bundles in leaderboard/bundles (the demo's SFT and GRPO
+runs), deterministic, refusing bundles that fail `harness check`, and working in a real browser
+(Debian's chromium driven by Playwright; skipped where either is missing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from leaderboard.build import build_site
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLES = REPO / "leaderboard" / "bundles"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "site"
+    summary = build_site(BUNDLES, out)
+    assert summary["tracks"] == {"main": [], "toy": ["demo-grpo", "demo-sft"]}
+    return out
+
+
+def test_build_is_deterministic_and_complete(site, tmp_path):
+    again = tmp_path / "again"
+    build_site(BUNDLES, again)
+    assert _tree(again) == _tree(site)
+    assert sorted(_tree(site)) == ["bundles/demo-grpo.tar.gz", "bundles/demo-sft.tar.gz", "entries/demo-grpo.html",
+                                   "entries/demo-sft.html", "index.html", "sort.js", "style.css"]
+    index = (site / "index.html").read_text()
+    assert "as reported, not re-run" in index and "/tmp" not in index
+
+
+def test_a_bundle_that_fails_the_check_stops_the_build(tmp_path):
+    bundles = tmp_path / "bundles"
+    bundles.mkdir()
+    shutil.copyfile(BUNDLES / "demo-sft.tar.gz", bundles / "demo-sft.tar.gz")
+    folder = bundles / "edited"
+    with tarfile.open(BUNDLES / "demo-grpo.tar.gz") as tar:
+        tar.extractall(folder, filter="data")
+    results = json.loads((folder / "results.json").read_text())
+    results["metrics"]["avg_acc"] += 10
+    (folder / "results.json").write_text(json.dumps(results))
+    out = tmp_path / "site"
+    with pytest.raises(HarnessError, match=r"edited: results.json: metric avg_acc differs"):
+        build_site(bundles, out)
+    assert not out.exists()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium); .ci/run installs it")
+def test_the_site_in_a_browser(site, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    artifacts = Path(os.environ.get("CPT_HARNESS_TEST_ARTIFACTS") or tmp_path)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    expected = {}
+    for name in ("demo-sft", "demo-grpo"):
+        with tarfile.open(BUNDLES / f"{name}.tar.gz") as tar:
+            results = json.load(tar.extractfile("results.json"))
+            method = json.load(tar.extractfile("submission.json"))["method"]
+        expected[method] = f"{results['metrics']['avg_acc']:.1f}"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.goto((site / "index.html").as_uri())
+            rows = page.locator("#table-toy tbody tr")
+            assert rows.count() == 2
+            shown = {rows.nth(i).locator("td").nth(0).inner_text(): rows.nth(i).locator("td").nth(3).inner_text() for i in range(2)}
+            assert shown == expected
+            page.screenshot(path=str(artifacts / "leaderboard-index.png"), full_page=True)
+            # Sort by AvgAcc: first click descending, second ascending.
+            header = page.locator("#table-toy thead th", has_text="AvgAcc")
+            header.click()
+            values = [float(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(2)]
+            assert values == sorted(values, reverse=True)
+            header.click()
+            values = [float(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(2)]
+            assert values == sorted(values)
+            page.locator("#table-toy a", has_text="GRPO (harness demo)").click()
+            assert page.locator("h1").inner_text() == "GRPO (harness demo)"
+            assert page.locator("#matrix tbody tr").count() == 4  # base + three stages
+            page.screenshot(path=str(artifacts / "leaderboard-entry.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (artifacts / "leaderboard-index.png").stat().st_size > 10_000
