@@ -11,7 +11,8 @@ Nothing in it is executed or unpickled; it is read as bytes, UTF-8 and JSON only
 2. Schema: `results.json` (and `submission.json` when present) against `harness/schemas/`.
 3. Completeness and identity, per stage x task: the per-sample file exists; every line is a
    sample row; each sample id of the task (as this harness loads it, at the bundle's `limit`,
-   less its recorded skipped ids) appears exactly once, none other; the task's version, the data
+   less the task's own skips, which must equal the recorded ones: a bundle cannot skip hard
+   samples) appears exactly once, none other; the task's version, the data
    hash over the samples' content, the generation contract and the protocol are this harness's.
 4. Scores: every stored response is scored again by the task's own scorer under the recorded
    protocol; the stored score, validity, extracted answer and gold must equal the re-scored ones.
@@ -301,10 +302,13 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
             report.add(f"cannot load the task's data to check against ({e})", file="results.json", task=spec)
             continue
         samples = samples[:limit] if limit is not None else samples
-        skipped = set(info["skipped_ids"])
-        expected = [s for s in samples if s.id not in skipped]
-        if len(skipped - {s.id for s in samples}) or not expected:
-            report.add("skipped ids that are not samples of the task, or nothing left", file="results.json", task=spec)
+        try:  # the task's own skips (rows it cannot ask; missing images only with skip_missing_images)
+            expected, skipped_here = task.loadable_for_generation(samples)
+        except HarnessError as e:
+            report.add(f"cannot check the task's samples here ({e})", file="results.json", task=spec)
+            continue
+        if sorted(info["skipped_ids"]) != sorted(skipped_here):
+            report.add(f"skipped ids {info['skipped_ids'][:5]} are not the task's own skips {skipped_here[:5]}", file="results.json", task=spec)
             continue
         data_hash = stable_hash([sample_digest(s, cache) for s in expected], n=24)
         if info["data_hash"] != data_hash:

@@ -167,9 +167,9 @@ def run_eval(
                                 generated += len(batch)
                                 bar.update(len(batch))
                             bar.close()
-                            for sid in getattr(engine, "truncated", [])[:]:
-                                truncated.setdefault(f"stage{stage.index}/{spec}", []).append(sid)
-                            getattr(engine, "truncated", []).clear()
+                            cut = engine.pop_truncated()
+                            if cut:
+                                truncated[f"stage{stage.index}/{spec}"] = cut
                 per_task[spec] = have
         finally:
             if engine is not None:

@@ -108,6 +108,11 @@ def test_tampering_is_rejected_each_with_its_own_message(bundle, tmp_path, monke
         _write_rows(folder / stage1, r + [r[0]])
     case("duplicated sample", "duplicate sample", duplicate)
     case("unknown sample id", "unknown sample id", edit_row(0, id="test-99999"))
+
+    def skip_hard_one(folder):
+        drop(folder)
+        _edit_results(folder, lambda r: r["tasks"]["toy_science"].update(skipped_ids=["test-00000"]))
+    case("skipped a sample", "skipped ids ['test-00000'] are not the task's own skips []", skip_hard_one)
     case("wrong task version", "task version '0', but this harness's toy_science is version",
          lambda f: _edit_results(f, lambda r: r["tasks"]["toy_science"].update(version="0")))
     case("missing stage", "samples/stage2/toy_count.jsonl: stage 2, task toy_count: per-sample file missing",

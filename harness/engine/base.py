@@ -33,6 +33,11 @@ class Backend(ABC):
     def generate(self, requests: list[Request], contract: GenerationContract) -> Iterator[list[tuple[Request, str]]]:
         """Yield lists of (request, response) as batches finish; every request exactly once."""
 
+    def pop_truncated(self) -> list[str]:
+        """Ids of requests whose reply a server cut at its own token limit since the last call
+        (the openai backend); local backends stop at the contract's limit and report none."""
+        return []
+
     def close(self) -> None:
         """Free the model (and its accelerator memory)."""
 

@@ -116,6 +116,8 @@ class HFBackend(Backend):
         self.pad_id = self.model.generation_config.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else next(iter(self.eos_ids), 0)
+        if self.tokenizer.pad_token_id is None:  # batches are padded (encoding asks for padding in both modes)
+            self.tokenizer.pad_token_id = self.pad_id
 
     # ---- encoding ---------------------------------------------------------------------------
     def _prompt_text(self, req: Request) -> str:
@@ -153,8 +155,6 @@ class HFBackend(Backend):
             yield from self._generate_exact(requests, contract)
             return
         texts = [self._prompt_text(req) for req in requests]
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token_id = self.pad_id
         lengths = [len(ids) + len(req.images) for ids, req in zip(self.tokenizer(texts, add_special_tokens=False)["input_ids"], requests)]
         order = sorted(range(len(requests)), key=lambda i: (lengths[i], i))
         for b in range(0, len(order), self.batch_size):

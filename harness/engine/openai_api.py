@@ -143,5 +143,9 @@ class OpenAIBackend(Backend):
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def pop_truncated(self) -> list[str]:
+        ids, self.truncated = self.truncated, []
+        return ids
+
     def close(self) -> None:
         self.client.close()
