@@ -14,6 +14,7 @@ from tasks.jigsaw import Jigsaw
 from tasks.mmlu_pro import MMLUPro
 from tasks.mmmu import MMMU
 from tasks.pope import POPE
+from tasks.refcoco import RefCOCO
 from tasks.toy.count import ToyCount
 from tasks.toy.geometry import ToyGeometry
 from tasks.toy.imgmcq import ToyImgMcq
@@ -30,7 +31,7 @@ TASKS: dict[str, type[Task]] = {
     cls.name: cls
     for cls in (
         ToyScience, ToyOcr, ToyVizwiz, ToySpatial, ToyGeometry, ToyTexture, ToyCount,
-        ToyMcq10, ToyImgMcq, Jigsaw, *CPT7_TASKS, MMMU, MMLUPro, POPE,
+        ToyMcq10, ToyImgMcq, Jigsaw, *CPT7_TASKS, MMMU, MMLUPro, POPE, RefCOCO,
     )
 }
 

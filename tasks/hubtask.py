@@ -118,18 +118,18 @@ class HubTask(Task):
                 continue
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
                 raise HarnessError(f"{data}: row {index}: malformed ({type(e).__name__}: {e})") from None
-            if sample is None:
-                continue
-            if sample.id in seen:
-                raise HarnessError(f"{data}: row {index}: duplicate id {sample.id!r}")
-            seen.add(sample.id)
-            samples.append(sample)
+            for one in sample if isinstance(sample, list) else [] if sample is None else [sample]:
+                if one.id in seen:
+                    raise HarnessError(f"{data}: row {index}: duplicate id {one.id!r}")
+                seen.add(one.id)
+                samples.append(one)
         return samples
 
-    def from_hub_row(self, row: dict[str, Any], index: int, image: Callable[..., LazyImage]) -> Sample | None:
+    def from_hub_row(self, row: dict[str, Any], index: int, image: Callable[..., LazyImage]) -> Sample | list[Sample] | None:
         """The sample of one hub row (text columns in `row`; `image(column, position=None)` refers
-        to an image of the row), its prompt worded as the task's other sources word it. None: the row is
-        outside the task (e.g. a ScienceQA question without an image)."""
+        to an image of the row), its prompt worded as the task's other sources word it; a list when
+        one row holds several samples (RefCOCO's expressions). None: the row is outside the task
+        (e.g. a ScienceQA question without an image)."""
         raise HarnessError(f"task {self.name!r} has no hub schema; give data=PATH (LLaMA-Factory JSON or EasyR1 parquet)")
 
     def loadable_for_generation(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:

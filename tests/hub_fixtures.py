@@ -21,6 +21,7 @@ def _features(spec: dict[str, Any]):
     kinds = {
         "str": datasets.Value("string"), "int": datasets.Value("int64"), "image": datasets.Image(),
         "strs": datasets.List(datasets.Value("string")), "images": datasets.List(datasets.Image()),
+        "floats": datasets.List(datasets.Value("float64")),
     }
     return datasets.Features({k: kinds[v] for k, v in spec.items()})
 
@@ -196,3 +197,16 @@ def pope_rows() -> list[dict[str, Any]]:
         rows.append({"id": str(i + 1), "question_id": str(qid), "question": f"Is there a {obj} in the image?", "answer": ans,
                      "image_source": f"COCO_val2014_{i:012d}", "image": _img("white"), "category": cat})
     return rows
+
+
+REFCOCO_SCHEMA = {"question_id": "str", "image": "image", "answer": "strs", "bbox": "floats", "file_name": "str"}
+
+
+def refcoco_rows() -> list[dict[str, Any]]:
+    """Two objects on a 640x480 and a 100x50 image; bbox is COCO's [x, y, width, height]."""
+    return [
+        {"question_id": "1001", "image": PILImage.new("RGB", (640, 480), "white"), "answer": ["man on the left", "left guy"],
+         "bbox": [64.0, 48.0, 320.0, 240.0], "file_name": "a.jpg"},
+        {"question_id": "1002", "image": PILImage.new("RGB", (100, 50), "gray"), "answer": ["red cup"],
+         "bbox": [10.0, 5.0, 50.0, 25.0], "file_name": "b.jpg"},
+    ]
