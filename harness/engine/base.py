@@ -18,12 +18,14 @@ from tasks.base import GenerationContract
 @dataclass
 class Request:
     """One prompt: chat `messages` whose image parts refer to `images` in order; `seed` drives
-    this request's sampling alone."""
+    this request's sampling alone. `prompt`, when given, is the exact model input text (already
+    templated, e.g. by lm-eval) and replaces `messages` (text-only; hf backend)."""
 
     id: str
     messages: list[dict[str, Any]]
     images: list[Any] = field(default_factory=list)
     seed: int = 0
+    prompt: str | None = None
 
 
 class Backend(ABC):

@@ -122,6 +122,10 @@ class HFBackend(Backend):
     # ---- encoding ---------------------------------------------------------------------------
     def _prompt_text(self, req: Request) -> str:
         """The chat-templated prompt of a request (image parts become the processor's tokens)."""
+        if req.prompt is not None:
+            if req.images:
+                raise HarnessError(f"sample {req.id}: a raw prompt takes no images")
+            return req.prompt
         n_image_parts = sum(
             1 for m in req.messages if isinstance(m.get("content"), list)
             for p in m["content"] if p.get("type") == "image"
