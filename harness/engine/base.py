@@ -77,6 +77,42 @@ def prepare_images(images: list[Any], max_pixels: int | None, min_pixels: int | 
     return out
 
 
+def text_of(content: Any) -> str:
+    """A message's text: the string itself, or its text parts joined with nothing between (how a
+    text-only model sees a message whose image parts it cannot take)."""
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") for p in content if p.get("type") == "text")
+
+
+def chat_messages(req: Request, images: list[Image.Image], image_part: Any = None) -> list[dict[str, Any]]:
+    """A request's messages in the OpenAI chat layout. With `image_part` None every message's
+    content is its text (`text_of`); otherwise list contents keep their order and each image part
+    becomes `image_part(image)` for the next of `images`, whose count must match the parts."""
+    if image_part is None:
+        return [{"role": m["role"], "content": text_of(m["content"])} for m in req.messages]
+    pending = iter(images)
+    messages = []
+    for message in req.messages:
+        content = message["content"]
+        if isinstance(content, str):
+            messages.append({"role": message["role"], "content": content})
+            continue
+        parts = []
+        for part in content:
+            if part.get("type") == "image":
+                image = next(pending, None)
+                if image is None:
+                    raise HarnessError(f"sample {req.id}: more image placeholders than images")
+                parts.append(image_part(image))
+            elif part.get("type") == "text":
+                parts.append({"type": "text", "text": part["text"]})
+        messages.append({"role": message["role"], "content": parts})
+    if next(pending, None) is not None:
+        raise HarnessError(f"sample {req.id}: more images than image placeholders")
+    return messages
+
+
 def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
     """The text before the first occurrence of any stop string."""
     cut = len(text)

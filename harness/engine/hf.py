@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from harness.engine.base import Backend, Request, cut_at_stop, prepare_images
+from harness.engine.base import Backend, Request, chat_messages, cut_at_stop, prepare_images
 from harness.errors import HarnessError
 from tasks.base import GenerationContract
 
@@ -136,8 +136,7 @@ class HFBackend(Backend):
             return self.processor.apply_chat_template(req.messages, add_generation_prompt=True, tokenize=False)
         if req.images:
             raise HarnessError(f"sample {req.id} has images but the model takes text only")
-        flat = [{"role": m["role"], "content": _text_of(m["content"])} for m in req.messages]
-        return self.tokenizer.apply_chat_template(flat, add_generation_prompt=True, tokenize=False)
+        return self.tokenizer.apply_chat_template(chat_messages(req, []), add_generation_prompt=True, tokenize=False)
 
     def _encode_texts(self, reqs: list[Request], texts: list[str], contract: GenerationContract) -> dict[str, torch.Tensor]:
         """One processor call for a batch, left-padded to its longest prompt."""
@@ -229,8 +228,3 @@ class HFBackend(Backend):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if p.get("type") == "text")

@@ -23,7 +23,7 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Iterator
 
-from harness.engine.base import Backend, Request, cut_at_stop, prepare_images
+from harness.engine.base import Backend, Request, chat_messages, cut_at_stop, prepare_images
 from harness.errors import HarnessError
 from tasks.base import GenerationContract
 
@@ -36,6 +36,12 @@ def _openai() -> Any:
     except ImportError:
         raise HarnessError("the openai backend needs the `openai` package: pip install 'cpt-harness[openai]'") from None
     return openai
+
+
+def _data_url_part(image: Any) -> dict[str, Any]:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")}}
 
 
 def _first_line(e: BaseException) -> str:
@@ -69,28 +75,7 @@ class OpenAIBackend(Backend):
             raise HarnessError(f"the server at {base_url} does not serve model {self.model!r} (it serves: {', '.join(served) or 'nothing'}); give --model")
 
     def _messages(self, req: Request, contract: GenerationContract) -> list[dict[str, Any]]:
-        images = iter(prepare_images(req.images, contract.max_pixels))
-        messages = []
-        for message in req.messages:
-            content = message["content"]
-            if isinstance(content, str) or not req.images:
-                text = content if isinstance(content, str) else "".join(p.get("text", "") for p in content if p.get("type") == "text")
-                messages.append({"role": message["role"], "content": text})
-                continue
-            parts = []
-            for part in content:
-                if part.get("type") == "image":
-                    image = next(images, None)
-                    if image is None:
-                        raise HarnessError(f"sample {req.id}: more image placeholders than images")
-                    buffer = io.BytesIO()
-                    image.save(buffer, format="PNG")
-                    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-                    parts.append({"type": "image_url", "image_url": {"url": url}})
-                elif part.get("type") == "text":
-                    parts.append({"type": "text", "text": part["text"]})
-            messages.append({"role": message["role"], "content": parts})
-        return messages
+        return chat_messages(req, prepare_images(req.images, contract.max_pixels), _data_url_part if req.images else None)
 
     def _one(self, req: Request, contract: GenerationContract) -> tuple[Request, str]:
         openai = _openai()

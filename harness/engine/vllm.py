@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 from typing import Any, Iterator
 
-from harness.engine.base import Backend, Request, cut_at_stop, prepare_images
+from harness.engine.base import Backend, Request, chat_messages, cut_at_stop, prepare_images
 from harness.errors import HarnessError
 from tasks.base import GenerationContract
 
@@ -83,28 +83,9 @@ class VLLMBackend(Backend):
         images = prepare_images(req.images, contract.max_pixels)
         if images and self.text_only:
             raise HarnessError(f"sample {req.id} has images but the model takes text only")
-        pending = iter(images)
-        conversation = []
-        for message in req.messages:
-            content = message["content"]
-            if isinstance(content, str):
-                conversation.append({"role": message["role"], "content": content})
-            elif self.text_only:  # the text the hf backend templates for a text-only model
-                conversation.append({"role": message["role"], "content": "".join(p.get("text", "") for p in content if p.get("type") == "text")})
-            else:
-                parts = []
-                for part in content:
-                    if part.get("type") == "image":
-                        image = next(pending, None)
-                        if image is None:
-                            raise HarnessError(f"sample {req.id}: more image placeholders than images")
-                        parts.append({"type": "image_pil", "image_pil": image})
-                    elif part.get("type") == "text":
-                        parts.append({"type": "text", "text": part["text"]})
-                conversation.append({"role": message["role"], "content": parts})
-        if next(pending, None) is not None:
-            raise HarnessError(f"sample {req.id}: more images than image placeholders")
-        return conversation
+        # Text-only models get the text the hf backend templates; others vLLM's own image parts.
+        image_part = None if self.text_only else (lambda image: {"type": "image_pil", "image_pil": image})
+        return chat_messages(req, images, image_part)
 
     def _params(self, req: Request, contract: GenerationContract) -> Any:
         from vllm import SamplingParams
