@@ -93,17 +93,15 @@ class HarnessLM(LM):
     # ---- generation through the store ------------------------------------------------------
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
         out: list[str | None] = [None] * len(requests)
-        groups: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+        groups: dict[tuple[str, GenerationContract], list[tuple[int, str, str]]] = {}
         for i, inst in enumerate(requests):
             context, gen_kwargs = inst.args
             contract = contract_of(gen_kwargs)
             task = f"lm-eval:{getattr(inst, 'task_name', None) or 'task'}"
-            key = (task, json.dumps(contract.to_dict(), sort_keys=True))
-            groups.setdefault(key, []).append((i, context, _digest(context, gen_kwargs)))
+            groups.setdefault((task, contract), []).append((i, context, _digest(context, gen_kwargs)))
         import lm_eval
 
-        for (task, contract_json), items in groups.items():
-            contract = GenerationContract(**{**json.loads(contract_json), "stop": tuple(json.loads(contract_json)["stop"])})
+        for (task, contract), items in groups.items():
             ghash = stable_hash({"contract": contract.to_dict(), "backend": self.identity, "seed": None if contract.greedy else self.seed})
             with self.store.generation_lock(self.fp, task):
                 have = {sid: rec["response"] for (ver, gh, sid, sh), rec in self.store.load(self.fp, task).items()
