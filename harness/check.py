@@ -251,6 +251,7 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
     task object and checked samples, per (stage, task) the stored responses."""
     from harness.evaluate import gen_hash, summarize
     from harness.fingerprint import FingerprintCache, sample_digest
+    from harness.lmeval_names import is_lmeval_spec
     from tasks import get_task
     from tasks.base import stable_hash
 
@@ -277,6 +278,12 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
     cache = FingerprintCache(None)
     for spec in columns:
         info = results["tasks"][spec]
+        if is_lmeval_spec(spec):
+            if spec not in general:
+                report.add("an lm-eval column cannot be a trained task", file="results.json", task=spec)
+            else:
+                _check_lmeval_column(folder, spec, info, len(stages), values, valid, report)
+            continue
         try:
             task = get_task(spec)
         except HarnessError as e:
@@ -357,6 +364,52 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
         if not _same(results["metrics"].get(key), ours):
             report.add(f"metric {key} differs from the recomputed value ({json.dumps(ours)[:200]})", file="results.json")
     return checked
+
+
+LMEVAL_NOTE = ("{spec}: an lm-eval column; its per-document scores are lm-eval's, taken as submitted (checked for "
+               "completeness, range and consistency with every figure, not re-scored: that needs lm-eval and the task's data)")
+
+
+def _check_lmeval_column(folder: Path, spec: str, info: dict[str, Any], n_stages: int,
+                         values: dict[tuple[int, str], list[float]], valid: dict[tuple[int, str], list[bool]], report: Report) -> None:
+    """An lm-eval column (`harness.lmeval_bridge`): what results.json records of lm-eval is
+    present; every stage holds the same documents, once each, as many as `n`; each score is in
+    [0, 1] and valid, its response is its extracted answer; the data hash covers (id, target).
+    The figures are then recomputed from these scores like any column's."""
+    from tasks.base import stable_hash
+
+    record = info.get("lm_eval")
+    needed = ("version", "task", "config_hash", "metric", "filter")
+    if info.get("family") != "lm-eval" or not isinstance(record, dict) or any(not isinstance(record.get(k), str) for k in needed):
+        report.add(f"lm-eval column without its lm-eval record ({', '.join(needed)})", file="results.json", task=spec)
+        return
+    if info["protocol"] != f"lm-eval:{record['metric']},{record['filter']}" or info["gen_hash"] != record["config_hash"]:
+        report.add("protocol or hash differs from the lm-eval record", file="results.json", task=spec)
+    first_ids: list[str] | None = None
+    for stage in range(n_stages):
+        rel = f"samples/stage{stage}/{_file_safe(spec)}.jsonl"
+        rows = _read_rows(folder / rel, rel, stage, spec, report)
+        if rows is None:
+            continue
+        ids = [row["id"] for _, row in rows]
+        if len(set(ids)) != len(ids) or len(ids) != info["n"]:
+            report.add(f"{len(ids)} rows ({len(set(ids))} distinct ids), but n = {info['n']}", file=rel, stage=stage, task=spec)
+            continue
+        if first_ids is None:
+            first_ids = ids
+            if stable_hash([[row["id"], row["target"]] for _, row in rows], n=24) != info["data_hash"]:
+                report.add("data hash differs from the rows' (id, target)", file=rel, stage=stage, task=spec)
+        elif ids != first_ids:
+            report.add("documents differ from stage 0's", file=rel, stage=stage, task=spec)
+            continue
+        for line_no, row in rows:
+            score = row["score"]
+            if not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0 or row["valid"] is not True or row["extracted"] != row["response"]:
+                report.add(f"line {line_no}: an lm-eval row holds a score in [0, 1], valid true and its response as extracted",
+                           file=rel, stage=stage, task=spec, sample=row["id"])
+        values[(stage, spec)] = [float(row["score"]) for _, row in rows]
+        valid[(stage, spec)] = [True for _ in rows]
+    report.notes.append(LMEVAL_NOTE.format(spec=spec))
 
 
 def _backend_of(identity: str) -> tuple[str, dict[str, Any]] | None:

@@ -73,21 +73,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise HarnessError("--limit must be at least 1")
     if args.batch_size < 1:
         raise HarnessError("--batch-size must be at least 1")
+    ray_options = _ray_options(args)
     sequence = resolve_sequence(args.sequence)[0] if args.sequence else None
     task_specs = _split(args.tasks)
-    if task_specs:
-        from tasks import get_task
+    general_specs = _split(args.general)
+    if task_specs is not None and general_specs is not None:
+        raise HarnessError("give --tasks (the columns to evaluate) or --general (the untrained columns), not both")
+    from harness.evaluate import lmeval_columns, plan_columns
+    from harness.lmeval_names import is_lmeval_spec
+    from tasks import get_task
 
-        for spec in task_specs:
-            get_task(spec)  # unknown tasks fail before any model is touched
+    for spec in (task_specs or []) + (general_specs or []):
+        if not is_lmeval_spec(spec):
+            get_task(spec)  # unknown tasks fail before any model is touched (lm-eval names: in run_eval, before any model)
     run = load_run(args.checkpoint_dir, sequence, allow_external_paths=args.allow_external_paths, allow_hub=args.allow_hub)
+    if (args.lm_eval_include or args.lm_eval_chat_template) and not lmeval_columns(run, task_specs, general_specs):
+        raise HarnessError("--lm-eval-include and --lm-eval-chat-template need an lm-eval column (--general lm-eval:TASK)")
     if not (Path(args.checkpoint_dir) / "manifest.json").is_file():
         order = ", ".join(f"{s.path} ({s.task or 'base'})" for s in run.stages)
         print(f"no manifest.json: took {run.stages[0].path} as the base; stage order: {order}")
     if args.protocol:
-        from harness.evaluate import plan_columns
-
-        columns = sum(plan_columns(run, task_specs), [])
+        columns = sum(plan_columns(run, task_specs, general_specs), [])
         if not any(args.protocol in t.protocols for t in columns):
             known = sorted({p for t in columns for p in t.protocols})
             raise HarnessError(f"no task here has protocol {args.protocol!r} (protocols: {', '.join(known)})")
@@ -97,6 +103,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         run, out, Path(args.store) if args.store else default_store_root(), task_specs=task_specs,
         backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
         progress=not args.no_progress, protocol=args.protocol, backend_options=_backend_options(args),
+        ray=ray_options, general_specs=general_specs, lmeval_include=args.lm_eval_include,
+        lmeval_chat_template=args.lm_eval_chat_template,
     )
     report = render_report(results)
     atomic_write_text(out / "report.md", report)
@@ -105,6 +113,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     stats = results["run_stats"]
     print(f"generated {stats['generated']} responses in {stats['seconds']} s; results in {out / 'results.json'}")
     return 0
+
+
+def _ray_options(args: argparse.Namespace) -> dict | None:
+    """`generate_on_ray`'s arguments from --ray and its options, or None without --ray."""
+    ray_flags = (args.ray_cpus_per_unit, args.ray_gpus_per_unit, args.ray_shard_size, args.ray_retries)
+    if args.ray is None:
+        if any(v is not None for v in ray_flags):
+            raise HarnessError("the --ray-* options need --ray")
+        return None
+    from harness.ray_eval import DEFAULT_RETRIES, DEFAULT_SHARD_SIZE, check_address, import_ray
+
+    import_ray()  # missing Ray, or a cluster that does not answer, fails before any work
+    if args.ray != "local":
+        check_address(args.ray)
+    cpus = 1.0 if args.ray_cpus_per_unit is None else args.ray_cpus_per_unit
+    if cpus <= 0 or (args.ray_gpus_per_unit is not None and args.ray_gpus_per_unit < 0):
+        raise HarnessError("--ray-cpus-per-unit must be positive and --ray-gpus-per-unit not negative")
+    return {
+        "address": None if args.ray == "local" else args.ray, "cpus_per_unit": cpus, "gpus_per_unit": args.ray_gpus_per_unit,
+        "shard_size": DEFAULT_SHARD_SIZE if args.ray_shard_size is None else args.ray_shard_size,
+        "retries": DEFAULT_RETRIES if args.ray_retries is None else args.ray_retries,
+    }
 
 
 def _backend_options(args: argparse.Namespace) -> dict:
@@ -231,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="folder for results.json, per-sample scores, report.md, heatmap.png")
     e.add_argument("--store", help="response store folder (default: the user cache, shared by all runs)")
     e.add_argument("--tasks", help="comma-separated task specs to evaluate (default: the sequence and its general tasks)")
+    e.add_argument("--general", help="general (untrained) columns, replacing the manifest's: task specs and lm-eval tasks as "
+                   "lm-eval:TASK[,TASK...] (lm-evaluation-harness builds and scores those; generation goes through the store)")
+    e.add_argument("--lm-eval-include", help="a folder of lm-eval task YAMLs (lm-eval's include_path) for lm-eval:TASK columns")
+    e.add_argument("--lm-eval-chat-template", action="store_true", help="lm-eval columns: apply the model's chat template (lm-eval's --apply_chat_template)")
     e.add_argument("--sequence", help="trained tasks in order, or a named sequence (needed without a manifest)")
     e.add_argument("--limit", type=int, help="first N test samples of each task")
     e.add_argument("--backend", default="hf", help="generation backend: hf (default), vllm, openai")
@@ -247,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--api-key-env", default="OPENAI_API_KEY", help="openai: environment variable holding the API key")
     e.add_argument("--concurrency", type=int, help="openai: requests in flight (default 8)")
     e.add_argument("--request-timeout", type=float, help="openai: seconds per request before a retry (default 120)")
+    e.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="generate on Ray: alone, a local instance on this machine; or a cluster's HOST:PORT, ray://HOST:PORT, auto")
+    e.add_argument("--ray-cpus-per-unit", type=float, help="ray: CPUs each stage worker asks for (default 1; also its torch threads)")
+    e.add_argument("--ray-gpus-per-unit", type=float, help="ray: GPUs each stage worker asks for (default: 1 for hf, --tp for vllm, when the cluster has GPUs)")
+    e.add_argument("--ray-shard-size", type=int, help="ray: most samples in one unit (default 512)")
+    e.add_argument("--ray-retries", type=int, help="ray: retries of a unit whose worker died or failed (default 2)")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (unused by greedy contracts)")
     e.add_argument("--protocol", help="scoring protocol for the tasks that have it, e.g. official (default: each task's first)")
     e.add_argument("--allow-external-paths", action="store_true",

@@ -56,18 +56,21 @@ def chat_template_hash(folder: Path) -> str | None:
     return None
 
 
-def plan_columns(run: Run, task_specs: list[str] | None) -> tuple[list[Task], list[Task]]:
-    """(trained tasks in sequence order, general tasks). With `task_specs`, only those are
-    evaluated; specs outside the sequence are general columns."""
+def plan_columns(run: Run, task_specs: list[str] | None, general_specs: list[str] | None = None) -> tuple[list[Task], list[Task]]:
+    """(trained tasks in sequence order, general tasks of ours). With `task_specs`, only those
+    are evaluated; specs outside the sequence are general columns. `general_specs` replaces the
+    run's general list. lm-eval columns (`lm-eval:NAME`) are left out (`lmeval_columns`)."""
+    from harness.lmeval_names import is_lmeval_spec
+
     sequence = [get_task(s) for s in run.sequence]
     names = [t.spec for t in sequence]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise HarnessError(f"task {dupes[0]!r} appears twice in the sequence; each stage must train a different task")
     if task_specs is None:
-        general = [get_task(s) for s in run.general]
+        general = [get_task(s) for s in (run.general if general_specs is None else general_specs) if not is_lmeval_spec(s)]
     else:
-        chosen = [get_task(s) for s in task_specs]
+        chosen = [get_task(s) for s in task_specs if not is_lmeval_spec(s)]
         chosen_names = [t.spec for t in chosen]
         sequence = [t for t in sequence if t.spec in chosen_names]
         general = chosen
@@ -76,6 +79,14 @@ def plan_columns(run: Run, task_specs: list[str] | None) -> tuple[list[Task], li
         if t.spec not in names:
             unique.setdefault(t.spec, t)
     return sequence, list(unique.values())
+
+
+def lmeval_columns(run: Run, task_specs: list[str] | None, general_specs: list[str] | None = None) -> list[str]:
+    """The lm-eval columns to evaluate (`lm-eval:NAME`, in order, once each)."""
+    from harness.lmeval_names import is_lmeval_spec
+
+    specs = task_specs if task_specs is not None else run.general if general_specs is None else general_specs
+    return list(dict.fromkeys(s.strip() for s in specs if is_lmeval_spec(s)))
 
 
 def run_eval(
@@ -90,21 +101,34 @@ def run_eval(
     progress: bool = True,
     protocol: str | None = None,
     backend_options: dict[str, Any] | None = None,
+    ray: dict[str, Any] | None = None,
+    general_specs: list[str] | None = None,
+    lmeval_include: str | None = None,
+    lmeval_chat_template: bool = False,
 ) -> dict[str, Any]:
     """Generate what the store lacks, score, write the bundle. `protocol` names a scoring
     protocol for the tasks that have it (the others keep their first); None: each task's first.
     `backend_options` go to the backend (hf: `batching`; vllm: `tp`, `dp`, `gpu_memory_utilization`,
     `max_model_len`; openai: `base_url`, `model`, `api_key_env`, `concurrency`, `request_timeout`)
-    and are recorded in the results."""
+    and are recorded in the results. `ray` (a dict of `harness.ray_eval.generate_on_ray`'s
+    keyword arguments, `address` None for a local instance) spreads generation over Ray; the
+    results are the same, with Ray's unit counts in `run_stats.ray`. `general_specs` replaces the
+    run's general columns; `lm-eval:NAME` among them (or in `task_specs`) is an lm-evaluation-harness
+    task, run by lm-eval on every stage with generation through our store
+    (`harness.lmeval_bridge.evaluate_columns`; `lmeval_include` = lm-eval's `include_path`,
+    `lmeval_chat_template` = its `apply_chat_template`), after the harness's own columns."""
     backend_options = {"batching": "padded"} if backend_options is None and backend == "hf" else dict(backend_options or {})
     started = time.time()
     if batch_size < 1:
         raise HarnessError("batch size must be at least 1")
     engine_id = backend_identity(backend, batch_size=batch_size, **backend_options)  # a missing backend fails first
-    sequence, general = plan_columns(run, task_specs)
+    sequence, general = plan_columns(run, task_specs, general_specs)
     columns = sequence + general
-    if not columns:
+    lm_specs = lmeval_columns(run, task_specs, general_specs)
+    if not columns and not lm_specs:
         raise HarnessError("nothing to evaluate: no tasks selected")
+    if lm_specs:
+        _check_lmeval(lm_specs, backend, lmeval_include)
     for folder, what in ((out, "output folder"), (Path(store_root), "response store")):
         if folder.exists() and not folder.is_dir():
             raise HarnessError(f"the {what} {folder} is a file, not a folder")
@@ -130,61 +154,85 @@ def run_eval(
     cache.save()
     hashes = {t.spec: gen_hash(t, engine_id, seed) for t in columns}
 
-    responses: list[dict[str, dict[str, str]]] = []
     generated = 0
     truncated: dict[str, list[str]] = {}  # ids a server cut at its token limit (openai backend)
-    stage_bar = tqdm(run.stages, desc="stages", unit="stage", disable=not progress, position=0)
-    for stage, fp in zip(stage_bar, fps):
-        stage_bar.set_postfix_str(f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)"))
-        engine = None
-        per_task: dict[str, dict[str, str]] = {}
-        try:
-            for task in columns:
-                spec, ghash, digest = task.spec, hashes[task.spec], digests[task.spec]
-                have = _stored_responses(store, fp, task, ghash, digest)
-                if any(s.id not in have for s in samples[spec]):
-                    # Another process may be generating this pair: wait for it, then take what it stored.
-                    note = f"stage {stage.index} {spec}: waiting for another harness process that is generating it"
-                    with store.generation_lock(fp, spec, on_wait=lambda: print(note, file=sys.stderr)):
-                        have = _stored_responses(store, fp, task, ghash, digest)
-                        missing = [s for s in samples[spec] if s.id not in have]
-                        if missing:
-                            if engine is None:
-                                engine = open_backend(backend, str(stage.local), batch_size=batch_size, seed=seed, **backend_options)
-                            requests = [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing]
-                            bar = tqdm(total=len(missing), desc=f"  stage {stage.index} {spec}", unit="sample", leave=False, disable=not progress, position=1)
-                            for batch in engine.generate(requests, task.contract()):
-                                store.append(
-                                    {
-                                        "fingerprint": fp, "task": spec, "task_version": task.version,
-                                        "sample_id": req.id, "sample_hash": digest[req.id], "gen_hash": ghash,
-                                        "response": text, "backend": engine_id, "created": _now(),
-                                    }
-                                    for req, text in batch
-                                )
-                                for req, text in batch:
-                                    have[req.id] = text
-                                generated += len(batch)
-                                bar.update(len(batch))
-                            bar.close()
-                            cut = engine.pop_truncated()
-                            if cut:
-                                truncated[f"stage{stage.index}/{spec}"] = cut
-                per_task[spec] = have
-        finally:
-            if engine is not None:
-                engine.close()
-        responses.append(per_task)
-    stage_bar.close()
+
+    def store_batch(fp: str, task: Task, have: dict[str, str], batch: list[tuple[str, str]]) -> None:
+        nonlocal generated
+        spec = task.spec
+        store.append(
+            {
+                "fingerprint": fp, "task": spec, "task_version": task.version,
+                "sample_id": sid, "sample_hash": digests[spec][sid], "gen_hash": hashes[spec],
+                "response": text, "backend": engine_id, "created": _now(),
+            }
+            for sid, text in batch
+        )
+        have.update(batch)
+        generated += len(batch)
+
+    if ray is not None:
+        responses, ray_stats = _generate_on_ray(run, fps, columns, samples, store, store_batch, hashes, digests, seed,
+                                                backend, {**backend_options, "batch_size": batch_size, "seed": seed}, ray, progress)
+        truncated = ray_stats.pop("truncated")
+    else:
+        responses = []
+        stage_bar = tqdm(run.stages, desc="stages", unit="stage", disable=not progress, position=0)
+        for stage, fp in zip(stage_bar, fps):
+            stage_bar.set_postfix_str(f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)"))
+            engine = None
+            per_task: dict[str, dict[str, str]] = {}
+            try:
+                for task in columns:
+                    spec, ghash, digest = task.spec, hashes[task.spec], digests[task.spec]
+                    have = _stored_responses(store, fp, task, ghash, digest)
+                    if any(s.id not in have for s in samples[spec]):
+                        # Another process may be generating this pair: wait for it, then take what it stored.
+                        note = f"stage {stage.index} {spec}: waiting for another harness process that is generating it"
+                        with store.generation_lock(fp, spec, on_wait=lambda: print(note, file=sys.stderr)):
+                            have = _stored_responses(store, fp, task, ghash, digest)
+                            missing = [s for s in samples[spec] if s.id not in have]
+                            if missing:
+                                if engine is None:
+                                    engine = open_backend(backend, str(stage.local), batch_size=batch_size, seed=seed, **backend_options)
+                                requests = [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing]
+                                bar = tqdm(total=len(missing), desc=f"  stage {stage.index} {spec}", unit="sample", leave=False, disable=not progress, position=1)
+                                for batch in engine.generate(requests, task.contract()):
+                                    store_batch(fp, task, have, [(req.id, text) for req, text in batch])
+                                    bar.update(len(batch))
+                                bar.close()
+                                cut = engine.pop_truncated()
+                                if cut:
+                                    truncated[f"stage{stage.index}/{spec}"] = cut
+                    per_task[spec] = have
+            finally:
+                if engine is not None:
+                    engine.close()
+            responses.append(per_task)
+        stage_bar.close()
 
     scored = {
         (stage_idx, t.spec): [t.score_as(protocols[t.spec], per_task[t.spec][s.id], s) for s in samples[t.spec]]
         for stage_idx, per_task in enumerate(responses)
         for t in columns
     }
+    if lm_specs:  # lm-eval columns: lm-eval builds the requests and scores them; generation goes through the store
+        from harness.lmeval_bridge import HarnessLM, evaluate_columns
+
+        before = HarnessLM.generated_total
+        lm = evaluate_columns([s.local for s in run.stages], lm_specs, store.root, limit, batch_size,
+                              backend_options.get("batching", "padded"), seed, lmeval_include, lmeval_chat_template, progress)
+        generated += HarnessLM.generated_total - before
+        for spec, column in lm.items():
+            general.append(column)
+            samples[spec], hashes[spec] = column.rows, column.record["gen_hash"]
+            for stage_idx, per_task in enumerate(responses):
+                per_task[spec] = {row.id: text for row, text in zip(column.rows, column.responses[stage_idx])}
+                scored[(stage_idx, spec)] = column.scores[stage_idx]
+        columns = sequence + general
     results = _results(run, fps, sequence, general, samples, scored, hashes, engine_id, batch_size, seed, limit)
     results["generation"]["backend_options"] = backend_options
-    for t in columns:
+    for t in sequence + [g for g in general if isinstance(g, Task)]:
         info = results["tasks"][t.spec]
         # What the task loaded: the sample hashes in order (the store keys records by them).
         info["data_hash"] = stable_hash([digests[t.spec][s.id] for s in samples[t.spec]], n=24)
@@ -197,10 +245,57 @@ def run_eval(
     if training:
         results["training"] = training
     results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
+    if ray is not None:
+        results["run_stats"]["ray"] = ray_stats
     if truncated:
         results["run_stats"]["truncated_by_server"] = truncated
     write_bundle(out, results, _per_sample_rows(run, columns, samples, responses, scored))
     return results
+
+
+def _check_lmeval(specs: list[str], backend: str, include_path: str | None) -> None:
+    """lm-eval columns: lm-eval installed, the hf backend, every name known to lm-eval."""
+    try:
+        from harness.lmeval_bridge import check_task_names
+    except ImportError:
+        raise HarnessError("lm-eval columns need lm-eval: pip install -e '.[compare]'") from None
+    if backend != "hf":
+        raise HarnessError(f"lm-eval columns generate with the hf backend; evaluate {', '.join(specs)} without --backend {backend}")
+    if include_path is not None and not Path(include_path).is_dir():
+        raise HarnessError(f"--lm-eval-include {include_path}: not a folder")
+    from harness.lmeval_names import LMEVAL_PREFIX
+
+    check_task_names([s.strip()[len(LMEVAL_PREFIX):] for s in specs], include_path=include_path)
+
+
+def _generate_on_ray(run, fps, columns, samples, store, store_batch, hashes, digests, seed, backend, options, ray, progress):
+    """The Ray path of `run_eval`: lock every (checkpoint, task) pair with missing samples (in a
+    fixed order, so two drivers cannot deadlock), hand the missing work to Ray as units, and read
+    every pair's responses back from the store. Stages sharing a checkpoint generate once."""
+    from contextlib import ExitStack
+
+    from harness.ray_eval import PairWork, generate_on_ray
+
+    have = {(i, t.spec): _stored_responses(store, fp, t, hashes[t.spec], digests[t.spec]) for i, fp in enumerate(fps) for t in columns}
+    need = {(fps[i], t.spec): (i, t) for i in reversed(range(len(fps))) for t in columns
+            if any(s.id not in have[(i, t.spec)] for s in samples[t.spec])}  # reversed: the first stage of a checkpoint wins
+    with ExitStack() as locks:
+        for fp, spec in sorted(need):
+            note = f"{spec} of checkpoint {fp[:12]}: waiting for another harness process that is generating it"
+            locks.enter_context(store.generation_lock(fp, spec, on_wait=lambda note=note: print(note, file=sys.stderr)))
+        work = []
+        for (fp, spec), (i, task) in sorted(need.items(), key=lambda kv: (kv[1][0], columns.index(kv[1][1]))):
+            got = have[(i, spec)] = _stored_responses(store, fp, task, hashes[spec], digests[spec])
+            missing = [s for s in samples[spec] if s.id not in got]
+            if missing:
+                work.append(PairWork(
+                    i, str(run.stages[i].local.resolve()), spec, task.contract(),
+                    [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing],
+                    lambda batch, fp=fp, task=task, got=got: store_batch(fp, task, got, batch),
+                ))
+        stats = generate_on_ray(work, backend=backend, backend_options=options, progress=progress, **ray)
+    responses = [{t.spec: _stored_responses(store, fp, t, hashes[t.spec], digests[t.spec]) for t in columns} for fp in fps]
+    return responses, stats
 
 
 def _stored_responses(store: ResponseStore, fp: str, task: Task, ghash: str, digest: dict[str, str]) -> dict[str, str]:

@@ -12,8 +12,8 @@ identity and the seed. Log-likelihood requests go to lm-eval's own `HFLM` on the
     lm_eval.simple_evaluate(model=HarnessLM(pretrained=PATH), tasks=[...], apply_chat_template=True)
 
 or `lm-eval run --model cpt-harness --model_args pretrained=PATH,store=DIR` after
-`import harness.lmeval_bridge`. (Wiring lm-eval tasks into `harness eval` as matrix columns is
-not done yet.)
+`import harness.lmeval_bridge`. In `harness eval`, a general column `lm-eval:TASK` runs lm-eval on
+every stage this way (`evaluate_columns`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ from harness.engine import Request, backend_identity, open_backend
 from harness.engine.base import request_seed
 from harness.errors import HarnessError
 from harness.fingerprint import FingerprintCache, check_model_folder, fingerprint
+from harness.lmeval_names import LMEVAL_PREFIX
 from harness.store import ResponseStore, default_store_root
-from tasks.base import GenerationContract, stable_hash
+from tasks.base import GenerationContract, Score, stable_hash
 
 
 def _digest(context: str, gen_kwargs: dict[str, Any]) -> str:
@@ -56,6 +58,8 @@ def contract_of(gen_kwargs: dict[str, Any]) -> GenerationContract:
 
 @register_model("cpt-harness")
 class HarnessLM(LM):
+    generated_total = 0  # over all instances of this process (what `harness eval` reports)
+
     def __init__(self, pretrained: str, store: str | None = None, batch_size: int | str = 8, batching: str = "padded",
                  seed: int = 0, **kwargs: Any):
         super().__init__()
@@ -120,6 +124,7 @@ class HarnessLM(LM):
                         for req, text in batch:
                             have[req.id] = text
                         self.generated += len(batch)
+                        HarnessLM.generated_total += len(batch)
             for i, _, digest in items:
                 out[i] = have[digest]
         return [text if text is not None else "" for text in out]
@@ -129,7 +134,10 @@ class HarnessLM(LM):
         if self._hflm is None:
             from lm_eval.models.huggingface import HFLM
 
-            self._hflm = HFLM(pretrained=str(self.path), batch_size=self.batch_size, trust_remote_code=False)
+            from harness.engine.hf import default_device_and_dtype
+
+            device, dtype = default_device_and_dtype()  # as the hf backend: fp32 on a CPU, bf16 on a GPU
+            self._hflm = HFLM(pretrained=str(self.path), batch_size=self.batch_size, trust_remote_code=False, device=device, dtype=dtype)
         return self._hflm
 
     def loglikelihood(self, requests: list[Any], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
@@ -139,15 +147,123 @@ class HarnessLM(LM):
         return self._loglikelihood_model().loglikelihood_rolling(requests, disable_tqdm=disable_tqdm)
 
 
-def check_task_names(names: list[str], include_path: str | None = None) -> None:
+def check_task_names(names: list[str], include_path: str | None = None, manager: Any = None) -> None:
     """One-line error for an lm-eval task name lm-eval does not know, with the closest names."""
     import difflib
 
     from lm_eval.tasks import TaskManager
 
-    known = set(TaskManager(include_path=include_path).all_tasks)
+    known = set((manager or TaskManager(include_path=include_path)).all_tasks)
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise HarnessError(f"unknown lm-eval task {name!r}{hint}")
+
+
+# ---- lm-eval tasks as columns of `harness eval`'s matrix --------------------------------------
+@dataclass
+class LMEvalRow:
+    """One lm-eval document as a matrix column sees it."""
+
+    id: str
+    target: str
+
+
+@dataclass
+class LMEvalColumn:
+    """An lm-eval task evaluated on every stage: `info` (what results.json records), `rows`
+    (documents in lm-eval's order), per stage the responses and the per-document scores."""
+
+    spec: str
+    record: dict[str, Any]
+    rows: list[LMEvalRow]
+    responses: list[list[str]] = field(default_factory=list)
+    scores: list[list[Score]] = field(default_factory=list)
+
+    def info(self) -> dict[str, Any]:  # as `Task.info`, so the bundle writer takes either
+        return dict(self.record)
+
+    def summary_metrics(self, scores: list[Score]) -> dict[str, Any]:
+        return {}
+
+
+def evaluate_columns(stage_paths: list[Path], specs: list[str], store_root: Path, limit: int | None, batch_size: int,
+                     batching: str, seed: int, include_path: str | None = None, chat_template: bool = False,
+                     progress: bool = True) -> dict[str, LMEvalColumn]:
+    """Run lm-eval's `simple_evaluate` on every stage checkpoint for the lm-eval tasks `specs`
+    (`lm-eval:NAME`), generating through `HarnessLM` (our engine and store). A column's value at
+    a stage is lm-eval's own aggregated metric (×100): the task's first metric, under the filter
+    `none` when it has one, else its first filter. Only mean-aggregated metrics (acc,
+    exact_match, ...) can be matrix columns: the matrix and `harness check` take a column as the
+    mean of its per-document scores, and this is checked against lm-eval's own figure."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    names = [s[len(LMEVAL_PREFIX):] for s in specs]
+    manager = TaskManager(include_path=include_path)
+    check_task_names(names, include_path=include_path, manager=manager)
+    columns: dict[str, LMEvalColumn] = {}
+    for stage, path in enumerate(stage_paths):
+        model = HarnessLM(pretrained=str(path), store=str(store_root), batch_size=batch_size, batching=batching, seed=seed)
+        out = lm_eval.simple_evaluate(model=model, tasks=names, task_manager=manager, limit=limit, log_samples=True,
+                                      apply_chat_template=chat_template, random_seed=seed, numpy_random_seed=seed,
+                                      torch_random_seed=seed, fewshot_random_seed=seed, verbosity="ERROR")
+        if out is None:
+            raise HarnessError("lm-eval returned no results")
+        for spec, name in zip(specs, names):
+            _add_stage(columns, spec, name, out, stage, include_path, chat_template, limit)
+    return columns
+
+
+def _add_stage(columns: dict[str, LMEvalColumn], spec: str, name: str, out: dict[str, Any], stage: int,
+               include_path: str | None, chat_template: bool, limit: int | None) -> None:
+    import lm_eval
+
+    config = out["configs"].get(name)
+    figures = out["results"].get(name)
+    if config is None or figures is None:
+        raise HarnessError(f"lm-eval task {name!r} is a group of tasks; name its tasks one by one as columns")
+    metric_list = config.get("metric_list") or []
+    metric = metric_list[0]["metric"] if metric_list else None
+    if not isinstance(metric, str):
+        raise HarnessError(f"lm-eval task {name!r} names no metric the harness can read (a metric given as a function)")
+    filters = [key.split(",", 1)[1] for key in figures if key.startswith(metric + ",") and "_stderr" not in key]
+    if not filters:
+        raise HarnessError(f"lm-eval task {name!r} reported no {metric!r}")
+    flt = "none" if "none" in filters else filters[0]
+    logged = sorted((s for s in out["samples"][name] if s.get("filter", "none") == flt), key=lambda s: s["doc_id"])
+    values = [float(s[metric]) for s in logged]
+    aggregated = float(figures[f"{metric},{flt}"])
+    if not logged or any(not 0.0 <= v <= 1.0 for v in values) or abs(sum(values) / len(values) - aggregated) > 1e-9:
+        raise HarnessError(f"lm-eval task {name!r}: its metric {metric!r} is not a mean of per-document scores in [0, 1] "
+                           "(only such metrics, e.g. acc or exact_match, can be matrix columns)")
+    rows = [LMEvalRow(str(s["doc_id"]), str(s["target"])) for s in logged]
+    responses = [_response_text(s["filtered_resps"]) for s in logged]
+    config_hash = stable_hash(json.loads(json.dumps(config, default=str)), n=24)
+    column = columns.get(spec)
+    if column is None:
+        contract = {"lm_eval_generation_kwargs": json.loads(json.dumps(config.get("generation_kwargs") or {}, default=str))}
+        column = columns[spec] = LMEvalColumn(spec, {
+            "name": spec, "family": "lm-eval", "version": str(out["versions"].get(name)), "metric": f"{metric} (lm-eval, ×100)",
+            "params": {}, "contract": contract, "n": len(rows), "gen_hash": config_hash,
+            "data_hash": stable_hash([[r.id, r.target] for r in rows], n=24), "protocol": f"lm-eval:{metric},{flt}",
+            "skipped_ids": [],
+            "lm_eval": {"version": lm_eval.__version__, "task": name, "config_hash": config_hash, "metric": metric, "filter": flt,
+                        "num_fewshot": out.get("n-shot", {}).get(name), "chat_template": chat_template,
+                        "include_path": include_path, "output_type": config.get("output_type")},
+        }, rows)
+    elif column.record["gen_hash"] != config_hash or [r.id for r in column.rows] != [r.id for r in rows]:
+        raise HarnessError(f"lm-eval task {name!r} changed between stages (config or documents)")
+    column.responses.append(responses)
+    column.scores.append([Score(v, r, True) for v, r in zip(values, responses)])
+
+
+def _response_text(filtered: Any) -> str:
+    """A document's filtered response as text: the generated string, or lm-eval's log-likelihood
+    results as JSON."""
+    if isinstance(filtered, list) and len(filtered) == 1 and isinstance(filtered[0], str):
+        return filtered[0]
+    if isinstance(filtered, str):
+        return filtered
+    return json.dumps(filtered, default=str)

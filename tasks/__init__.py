@@ -67,12 +67,16 @@ def get_task(spec: str) -> Task:
 
 def split_specs(text: str) -> list[str]:
     """Split a comma-separated list of task specs, keeping each spec's own `key=value`
-    parameters with it: "a:x=1,y=2,b" -> ["a:x=1,y=2", "b"]."""
+    parameters with it: "a:x=1,y=2,b" -> ["a:x=1,y=2", "b"]. After an lm-eval column
+    (`lm-eval:NAME`), bare names that are not tasks of ours are lm-eval tasks too:
+    "lm-eval:arc_easy,arc_challenge,toy_mcq10" -> ["lm-eval:arc_easy", "lm-eval:arc_challenge", "toy_mcq10"]."""
     specs: list[str] = []
     for piece in (p.strip() for p in text.split(",")):
         if not piece:
             continue
-        if specs and ":" in specs[-1] and "=" in piece and ":" not in piece.split("=", 1)[0]:
+        if specs and specs[-1].startswith("lm-eval:") and ":" not in piece and "=" not in piece and piece not in TASKS:
+            specs.append("lm-eval:" + piece)
+        elif specs and ":" in specs[-1] and "=" in piece and ":" not in piece.split("=", 1)[0]:
             specs[-1] += "," + piece
         else:
             specs.append(piece)

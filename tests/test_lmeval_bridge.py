@@ -35,6 +35,20 @@ def setup(tmp_path_factory):
         "generation_kwargs:\n  until: ['<|im_end|>', '\\n']\n  max_gen_toks: 24\n  do_sample: false\n"
         "metric_list:\n  - metric: exact_match\n    ignore_case: true\n"
     )
+    # A multiple-choice task (log-likelihoods, through lm-eval's hf model): a random tiny model
+    # scores between 0 and 100 here, so the per-stage comparison below can fail.
+    words = ["red", "green", "blue", "yellow", "cat", "dog", "tree", "house"]
+    with open(root / "mc.jsonl", "w") as f:
+        for i in range(16):
+            choices = [words[(i + k) % 8] for k in range(4)]
+            f.write(json.dumps({"question": f"Question {i}: which word comes first?", "choices": choices, "label": (i * 3) % 4}) + "\n")
+    (tasks / "tiny_mc.yaml").write_text(
+        "task: tiny_mc\ndataset_path: json\n"
+        f"dataset_kwargs:\n  data_files:\n    test: {root / 'mc.jsonl'}\n"
+        "test_split: test\noutput_type: multiple_choice\n"
+        "doc_to_text: '{{question}}'\ndoc_to_choice: choices\ndoc_to_target: label\n"
+        "metric_list:\n  - metric: acc\n"
+    )
     return {"model": model, "tasks": tasks, "n": len(rows)}
 
 
@@ -70,3 +84,75 @@ def test_unknown_task_name_gets_a_suggestion(setup):
 
     with pytest.raises(HarnessError, match=r"unknown lm-eval task 'tiny_q'; did you mean tiny_qa"):
         check_task_names(["tiny_q"], include_path=str(setup["tasks"]))
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=900)
+
+
+def test_lmeval_task_as_a_matrix_column_equals_lm_evals_own_figures(setup, tmp_path):
+    """`--general lm-eval:tiny_qa` (text models, so the trained task is the text-only toy_mcq10): the lm-eval column at each stage is lm-eval's own
+    exact_match (x100) of lm-eval's hf model on that stage's checkpoint; results record lm-eval's
+    version, config hash and metric; `harness check` accepts the bundle; a rerun generates nothing."""
+    from baselines.tiny_model import build_tiny_text_model
+    from lm_eval.tasks import TaskManager
+
+    run = tmp_path / "run"
+    stages = ("base", "stage1")
+    for i, name in enumerate(stages):
+        build_tiny_text_model(run / name, seed=i)
+    (run / "manifest.json").write_text(json.dumps({"base": "base", "stages": [{"task": "toy_mcq10", "path": "stage1"}], "general": []}))
+    args = ["eval", "--checkpoint-dir", str(run), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "store"), "--limit", "8",
+            "--general", "lm-eval:tiny_qa,tiny_mc", "--lm-eval-include", str(setup["tasks"]), "--lm-eval-chat-template", "--no-progress"]
+    proc = _cli(*args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["columns"] == ["toy_mcq10", "lm-eval:tiny_qa", "lm-eval:tiny_mc"]
+    info = results["tasks"]["lm-eval:tiny_qa"]
+    assert info["lm_eval"]["version"] == lm_eval.__version__ and info["lm_eval"]["metric"] == "exact_match"
+    assert info["lm_eval"]["filter"] == "none" and len(info["lm_eval"]["config_hash"]) == 24 and info["n"] == 8
+    assert results["run_stats"]["generated"] == 2 * (8 + 8)
+    assert results["tasks"]["lm-eval:tiny_mc"]["lm_eval"]["metric"] == "acc"
+    ours = {name: [row[results["columns"].index(f"lm-eval:{name}")] for row in results["accuracy"]] for name in ("tiny_qa", "tiny_mc")}
+    theirs = {"tiny_qa": [], "tiny_mc": []}
+    for stage in stages:
+        out = lm_eval.simple_evaluate(model="hf", model_args=f"pretrained={run / stage},dtype=float32", tasks=["tiny_qa", "tiny_mc"],
+                                      task_manager=TaskManager(include_path=str(setup["tasks"])), apply_chat_template=True,
+                                      batch_size=8, limit=8, device="cpu")
+        theirs["tiny_qa"].append(100.0 * out["results"]["tiny_qa"]["exact_match,none"])
+        theirs["tiny_mc"].append(100.0 * out["results"]["tiny_mc"]["acc,none"])
+    print(f"lm-eval columns vs lm-eval's own hf run, per stage: {ours} vs {theirs}")
+    assert ours == theirs
+    assert 0 < max(ours["tiny_mc"]) < 100  # a figure that could have come out otherwise
+    for name in ours:
+        assert results["metrics"]["general_deltas"][f"lm-eval:{name}"]["delta"] == pytest.approx(ours[name][-1] - ours[name][0])
+
+    check = _cli("check", str(tmp_path / "out"))
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "lm-eval:tiny_qa: an lm-eval column" in check.stdout
+    # An edited lm-eval score is caught by the recomputed figures.
+    victim = tmp_path / "out" / "samples" / "stage1" / "lm-eval_tiny_qa.jsonl"
+    rows = [json.loads(line) for line in victim.read_text().splitlines()]
+    rows[0]["score"] = 1.0 - rows[0]["score"]
+    victim.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    check = _cli("check", str(tmp_path / "out"))
+    assert check.returncode == 1 and "accuracy matrix differs" in check.stdout
+
+    again = _cli(*args[:4], str(tmp_path / "out2"), *args[5:])
+    assert again.returncode == 0, again.stderr[-3000:]
+    rerun = json.loads((tmp_path / "out2" / "results.json").read_text())
+    assert rerun["run_stats"]["generated"] == 0 and rerun["accuracy"] == results["accuracy"]
+
+
+def test_unknown_lmeval_column_is_one_line_before_any_model(setup, tmp_path, tiny_run):
+    proc = _cli("eval", "--checkpoint-dir", str(tiny_run), "--out", str(tmp_path / "o"), "--store", str(tmp_path / "s"),
+                "--general", "lm-eval:tiny_q", "--lm-eval-include", str(setup["tasks"]))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("harness: error: unknown lm-eval task 'tiny_q'; did you mean tiny_qa")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.jsonl"))
+    proc = _cli("eval", "--checkpoint-dir", str(tiny_run), "--out", str(tmp_path / "o"), "--lm-eval-include", str(setup["tasks"]))
+    assert proc.returncode == 2 and "need an lm-eval column" in proc.stderr

@@ -140,3 +140,12 @@ def test_version_guard_sees_code_changes_but_not_docstrings():
     base = "def f(x):\n    'doc'\n    return x + 1\n"
     assert _code_only(base) == _code_only("def f(x):\n    'other doc'  \n    # note\n    return x + 1\n")
     assert _code_only(base) != _code_only("def f(x):\n    'doc'\n    return x + 2\n")
+
+
+def test_split_specs_keeps_parameters_and_lm_eval_lists():
+    from tasks import split_specs
+
+    assert split_specs("jigsaw:grid=3,mode=tiles,toy_count") == ["jigsaw:grid=3,mode=tiles", "toy_count"]
+    assert split_specs("lm-eval:arc_easy,arc_challenge,toy_mcq10,lm-eval:gsm8k") == [
+        "lm-eval:arc_easy", "lm-eval:arc_challenge", "toy_mcq10", "lm-eval:gsm8k"]
+    assert split_specs("toy_mcq10,arc_easy") == ["toy_mcq10", "arc_easy"]  # no lm-eval: prefix, no lm-eval task

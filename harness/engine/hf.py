@@ -106,7 +106,7 @@ class HFBackend(Backend):
         try:
             self.processor = load_processor(model_path)
             self.model = load_model(model_path, torch_dtype, self.device)
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, RuntimeError) as e:  # RuntimeError: weights that do not fit the config
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise HarnessError(f"cannot load model from {model_path}: {first}") from None
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
