@@ -152,6 +152,24 @@ class HFBackend(Backend):
     def _encode(self, req: Request, contract: GenerationContract) -> dict[str, torch.Tensor]:
         return self._encode_texts([req], [self._prompt_text(req)], contract)
 
+    def continuation_nll(self, req: Request, continuation: str, contract: GenerationContract) -> tuple[float, int]:
+        """(summed negative log-likelihood in nats, token count) of `continuation` after the
+        request's chat-templated prompt, followed by the end-of-turn token the chat template
+        closes an assistant turn with (what SFT trains on)."""
+        prompt = self._prompt_text(req)
+        full = prompt + continuation + "<|im_end|>"
+        enc_prompt = self._encode_texts([req], [prompt], contract)
+        enc = self._encode_texts([req], [full], contract)
+        n = enc_prompt["input_ids"].shape[1]
+        ids = enc["input_ids"][0]
+        if not torch.equal(ids[:n], enc_prompt["input_ids"][0]):
+            raise HarnessError(f"sample {req.id}: the prompt's tokens change when the continuation follows")
+        with torch.no_grad():
+            logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits[0, n - 1 : -1].float()
+        target = ids[n:].to(logits.device)
+        nll = -torch.log_softmax(logits, dim=-1).gather(1, target[:, None]).sum()
+        return float(nll), int(target.numel())
+
     # ---- generation -------------------------------------------------------------------------
     def generate(self, requests: list[Request], contract: GenerationContract) -> Iterator[list[tuple[Request, str]]]:
         if self.batching == "exact":

@@ -1,0 +1,77 @@
+"""`harness lab`: the statistics (hand-computed), the outcome sentence in every case, and one
+small end-to-end lab (every method, two seeds, smaller stages) whose bundles the checker accepts
+and the leaderboard lists in its toy track."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from baselines.lab import LabConfig, _outcome, interval
+
+
+def test_interval_is_the_student_t_95_interval():
+    ci = interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(0.975, 2) = 4.303
+    assert ci["mean"] == 2.0 and ci["n"] == 3
+    assert ci["lo"] == pytest.approx(2 - 4.303 / math.sqrt(3)) and ci["hi"] == pytest.approx(2 + 4.303 / math.sqrt(3))
+    ci = interval([5.0, 7.0])  # sd sqrt(2), t(0.975, 1) = 12.706
+    assert ci["lo"] == pytest.approx(6 - 12.706 * math.sqrt(2) / math.sqrt(2))
+    assert interval([4.0]) == {"mean": 4.0, "lo": None, "hi": None, "n": 1}
+    assert interval([None, float("nan")])["mean"] is None
+
+
+def _fake(fms: dict[str, list[float]]) -> dict[str, list]:
+    return {m: [({"seed": i}, {"metrics": {"fm": v}}) for i, v in enumerate(vals)] for m, vals in fms.items()}
+
+
+def test_the_outcome_is_stated_whatever_it_is():
+    sft_forgets = _outcome(_fake({"sft": [-30.0, -25.0, -35.0], "grpo": [-2.0, -1.0, -3.0]}))
+    assert sft_forgets["verdict"].startswith("SFT forgets more than GRPO at this scale")
+    assert sft_forgets["fm_grpo_minus_sft"] == [28.0, 24.0, 32.0]
+    grpo_forgets = _outcome(_fake({"sft": [-2.0, -1.0, -3.0], "grpo": [-30.0, -25.0, -35.0]}))
+    assert grpo_forgets["verdict"].startswith("GRPO forgets more than SFT at this scale")
+    unresolved = _outcome(_fake({"sft": [-10.0, -2.0, -6.0], "grpo": [-4.0, -8.0, -6.0]}))
+    assert unresolved["verdict"].startswith("no difference in forgetting is resolved") and "contains 0" in unresolved["verdict"]
+    one = _outcome(_fake({"sft": [-10.0], "grpo": [-4.0]}))
+    assert "one seed gives no interval" in one["verdict"]
+    assert _outcome(_fake({"sft": [-10.0]})) is None
+
+
+@pytest.mark.slow
+def test_a_small_lab_end_to_end(tmp_path):
+    """Every method over a two-task sequence, two seeds, stages cut to a few steps: the report,
+    plots and lab.json are written; every bundle is accepted by `harness check` and listed in the
+    leaderboard's toy track; a second lab from scratch with the same seeds gives the same figures."""
+    from baselines.lab import run_lab
+    from harness.check import check_bundle
+    from leaderboard.build import build_site
+
+    small = {"n_train": 8, "epochs": 1.0, "per_task_epochs": {}, "per_device_batch_size": 8, "save_steps": 1000}
+    cfg = LabConfig(sequence="toy_science,toy_count", seeds=(0, 1), limit=6, overrides=small)
+    summary = run_lab(tmp_path / "lab", cfg, tmp_path / "store", progress=False)
+    lab = tmp_path / "lab"
+    assert sorted((r["method"], r["seed"]) for r in summary["runs"]) == sorted((m, s) for m in cfg.methods for s in (0, 1))
+    for name in ("report.md", "lab.json", "matrices.png", "tasks_across_stages.png"):
+        assert (lab / name).is_file(), name
+    report = (lab / "report.md").read_text()
+    assert "## Outcome" in report and summary["outcome"]["verdict"] in report
+    assert summary["methods"]["sft"]["avg_acc"]["n"] == 2 and summary["methods"]["sft"]["avg_acc"]["lo"] is not None
+    for key in ("mft", "mfn", "maa", "bwt"):
+        assert key in summary["methods"]["grpo"]
+    assert len(summary["rif"]["stages"]) == 2 and summary["perplexity_probe"]["toy_science"]["sft_gold"] > 1.0
+    bundles = sorted((lab / "bundles").glob("*.tar.gz"))
+    assert len(bundles) == 10
+    for b in bundles:
+        verdict = check_bundle(b)
+        assert verdict.accepted, [p.line() for p in verdict.problems]
+    site = build_site(lab / "bundles", tmp_path / "site")
+    assert len(site["tracks"]["toy"]) == 10
+
+    again = run_lab(tmp_path / "lab2", cfg, tmp_path / "store2", progress=False)
+    key = lambda s: sorted((r["method"], r["seed"], json.dumps(r["accuracy"])) for r in s["runs"])  # noqa: E731
+    assert key(again) == key(summary)
+    assert [r["fingerprints"] for r in sorted(again["runs"], key=lambda r: (r["method"], r["seed"]))] == \
+        [r["fingerprints"] for r in sorted(summary["runs"], key=lambda r: (r["method"], r["seed"]))]
