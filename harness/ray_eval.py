@@ -210,6 +210,8 @@ def generate_on_ray(
         raise HarnessError("--ray-shard-size must be at least 1")
     if retries < 0:
         raise HarnessError("--ray-retries must be at least 0")
+    if not work:  # everything is stored: no cluster needed
+        return {"units": 0, "retried": 0, "done": 0, "resources": None, "truncated": {}}
     ray, started = connect(address)
     try:
         return _drive(ray, work, backend, backend_options, cpus_per_unit, gpus_per_unit, shard_size, retries, progress, on_batch)
