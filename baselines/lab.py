@@ -230,10 +230,10 @@ def _rif_figures(pairs: list) -> dict[str, Any] | None:
             items, kept = filt.get("items"), filt.get("kept")
             if not items:
                 continue
-            would = items * cfg.num_generations * float(d.get("epochs") or cfg.epochs)
+            per_item = cfg.num_generations * float(d.get("epochs") or cfg.epochs)  # GRPO's rollouts per item in the stage
             per_stage.setdefault(d["stage"], []).append({
                 "kept": 100.0 * kept / items, "zero": items - kept,
-                "saved": ((items - kept) * cfg.num_generations * float(d.get("epochs") or cfg.epochs) - items * cfg.rif_k) / would,
+                "saved": ((items - kept) * per_item - items * cfg.rif_k) / (items * per_item),
             })
     return {"stages": [
         {"stage": stage, "kept_percent": interval([v["kept"] for v in vals]), "items_with_0_of_k": statistics.fmean(v["zero"] for v in vals),
@@ -260,14 +260,16 @@ def perplexity_probe(base: Path, sequence: str, out: Path, n_items: int = 24, k:
     engine = HFBackend(str(base), batch_size=16)
     try:
         for name in names:
-            family = get_task(name).name
+            task = get_task(name)
+            family = task.name
             sft_task = get_task(f"{family}:style=direct,n_train={n_items}")
-            rft_style = "paper" if "paper" in get_task(name).prompt_styles else "cot"  # toy tasks: think/boxed is `cot`
+            rft_style = "paper" if "paper" in task.prompt_styles else "cot"  # toy tasks: think/boxed is `cot`
             rft_task = get_task(f"{family}:style={rft_style},n_train={n_items}")
             gold = [(Request(s.id, s.messages, s.images), st.demonstration(sft_task, s)) for s in sft_task.load("train")]
-            rows = st.rollouts(base, [(rft_task, s) for s in rft_task.load("train")], k, grpo.temperature, grpo.top_p,
+            rft_items = rft_task.load("train")
+            rows = st.rollouts(base, [(rft_task, s) for s in rft_items], k, grpo.temperature, grpo.top_p,
                                grpo.max_completion_length, 32, seed, out / "perplexity" / f"{family}.rollouts.jsonl", progress)
-            by_id = {s.id: s for s in rft_task.load("train")}
+            by_id = {s.id: s for s in rft_items}
             correct = [(Request(r["id"], by_id[r["id"]].messages, by_id[r["id"]].images), r["response"]) for r in rows if r["correct"]]
             entry = {"sft_gold": _perplexity(engine, gold, sft_task), "rft_rollouts": _perplexity(engine, correct, rft_task),
                      "rollouts": len(rows), "correct_rollouts": len(correct)}

@@ -231,10 +231,8 @@ def _drive(ray, work, backend, options, cpus, gpus, shard_size, retries, progres
         queues.setdefault(u.stage, deque()).append(u)
     actors: dict[int, Any] = {}
     active: dict[Any, Unit] = {}  # streaming generator -> its unit
-    stats: dict[str, Any] = {"units": len(units), "retried": 0, "resources": resources, "truncated": {}}
-    total = sum(len(u.requests) for u in units)
-    bar = tqdm(total=total, desc="ray", unit="sample", disable=not progress)
-    stats["done"] = 0
+    stats: dict[str, Any] = {"units": len(units), "done": 0, "retried": 0, "resources": resources, "truncated": {}}
+    bar = tqdm(total=sum(len(u.requests) for u in units), desc="ray", unit="sample", disable=not progress)
 
     def submit_stage(stage: int) -> None:
         """Start the stage's actor (if needed) and keep IN_FLIGHT of its units queued on it; a
@@ -280,7 +278,7 @@ def _drive(ray, work, backend, options, cpus, gpus, shard_size, retries, progres
                 postfix()
                 continue
             except Exception as e:  # noqa: BLE001  (Ray wraps every failure; sorted out below)
-                _handle_failure(ray, e, unit, stats, retries)
+                _handle_failure(e, unit, retries)
                 # The actor is gone or suspect: every unit queued on it goes back, with what it still lacks.
                 stage = unit.stage
                 for g, u in list(active.items()):
@@ -309,7 +307,7 @@ def _drive(ray, work, backend, options, cpus, gpus, shard_size, retries, progres
     return stats
 
 
-def _handle_failure(ray: Any, error: Exception, unit: Unit, stats: dict[str, Any], retries: int) -> None:
+def _handle_failure(error: Exception, unit: Unit, retries: int) -> None:
     """Raise the run's error for a failure a retry cannot fix, or when retries are spent; return
     when the unit should be retried."""
     cause = getattr(error, "cause", None)
