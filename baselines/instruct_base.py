@@ -22,7 +22,8 @@ GENERAL = ("toy_mcq10", "toy_imgmcq")
 TASKS = ("toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", "toy_texture", "toy_count")
 
 
-def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: int = 48, epochs: float = 3.0, progress: bool = False) -> Path:
+def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: int = 48, epochs: float = 3.0,
+                        learning_rate: float = 3e-3, progress: bool = False) -> Path:
     """Build (or reuse, when `out` already holds it) the demo's instruct base."""
     out = Path(out)
     if (out / "config.json").is_file():
@@ -35,7 +36,7 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
         for style in ("cot", "direct"):
             task = get_task(f"{name}:style={style},seed=1,n_train={n}")
             pairs += [(task, s, st.demonstration(task, s)) for s in task.load("train")]
-    cfg = SFTConfig(learning_rate=3e-3, epochs=epochs, per_device_batch_size=16, grad_accum=1, warmup_ratio=0.05, seed=seed, save_steps=10_000)
+    cfg = SFTConfig(learning_rate=learning_rate, epochs=epochs, per_device_batch_size=16, grad_accum=1, warmup_ratio=0.05, seed=seed, save_steps=10_000)
     work = out.with_name(out.name + "-work")
     st.train_sft(cfg, pairs, raw, out, work, epochs, progress)
     # The untrained model and the trainer's checkpoints are only means to `out`.

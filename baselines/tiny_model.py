@@ -63,6 +63,7 @@ class TinySpec:
     num_heads: int = 4
     num_kv_heads: int = 2
     mrope_section: tuple[int, int, int] = (2, 3, 3)
+    rope_theta: float = 10000.0
     vision_depth: int = 2
     vision_hidden: int = 32
     vision_heads: int = 2
@@ -145,7 +146,7 @@ def build_tiny_model(out: str | Path, seed: int = 0, spec: TinySpec = TinySpec()
             num_attention_heads=spec.num_heads,
             num_key_value_heads=spec.num_kv_heads,
             max_position_embeddings=4096,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": list(spec.mrope_section)},
+            rope_parameters={"rope_type": "default", "rope_theta": spec.rope_theta, "mrope_section": list(spec.mrope_section)},
             bos_token_id=None,
             eos_token_id=ids["<|im_end|>"],
             pad_token_id=ids["<|endoftext|>"],

@@ -50,7 +50,8 @@ def test_a_small_lab_end_to_end(tmp_path):
     from leaderboard.build import build_site
 
     small = {"n_train": 8, "epochs": 1.0, "per_task_epochs": {}, "per_device_batch_size": 8, "save_steps": 1000}
-    cfg = LabConfig(sequence="toy_science,toy_count", seeds=(0, 1), limit=6, overrides=small)
+    cfg = LabConfig(sequence="toy_science,toy_count", seeds=(0, 1), limit=6, overrides=small,
+                    base_n_general=64, base_n_task=16, base_epochs=2.0)
     summary = run_lab(tmp_path / "lab", cfg, tmp_path / "store", progress=False)
     lab = tmp_path / "lab"
     assert sorted((r["method"], r["seed"]) for r in summary["runs"]) == sorted((m, s) for m in cfg.methods for s in (0, 1))
@@ -75,3 +76,20 @@ def test_a_small_lab_end_to_end(tmp_path):
     assert key(again) == key(summary)
     assert [r["fingerprints"] for r in sorted(again["runs"], key=lambda r: (r["method"], r["seed"]))] == \
         [r["fingerprints"] for r in sorted(summary["runs"], key=lambda r: (r["method"], r["seed"]))]
+
+
+def test_stage_settings_reach_the_config_and_overrides_win(tmp_path):
+    """The lab's per-method settings land in the written config; `overrides` come last; a setting
+    that is no key of the method's config fails before any base is built."""
+    import tomllib
+
+    from baselines.lab import _config_file, run_lab
+    from tasks.errors import HarnessError
+
+    path = _config_file(tmp_path, "sft", 3, None, {"learning_rate": 1e-3, "epochs": 6.0}, {"epochs": 1.0, "beta": 0.5})
+    conf = tomllib.loads(path.read_text())
+    assert (conf["learning_rate"], conf["epochs"], conf["seed"]) == (1e-3, 1.0, 3) and "beta" not in conf
+    cfg = LabConfig(sequence="toy_count", methods=("sft",), seeds=(0,), stage_settings={"sft": {"lerning_rate": 1e-3}})
+    with pytest.raises(HarnessError, match="lerning_rate"):
+        run_lab(tmp_path / "lab", cfg, tmp_path / "store", progress=False)
+    assert not (tmp_path / "lab" / "base").exists()
