@@ -24,7 +24,8 @@ TASKS = ("toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", 
 
 def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: int = 48, epochs: float = 3.0,
                         learning_rate: float = 3e-3, progress: bool = False) -> Path:
-    """Build (or reuse, when `out` already holds it) the demo's instruct base."""
+    """Build (or reuse, when `out` already holds it) the instruct base: the defaults are the demo's;
+    the lab passes its own, larger recipe (`baselines.lab.LabConfig`)."""
     out = Path(out)
     if (out / "config.json").is_file():
         return out
