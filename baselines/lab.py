@@ -81,11 +81,7 @@ def _config_file(out: Path, method: str, seed: int, grpo_run: Path | None, setti
     """The method's tiny config with this seed (and, for rollout-sft, the lab's GRPO run of the
     same seed as its rollout source, Paper B's choice), then the lab's `settings` for the method,
     then `overrides` for the keys it has."""
-    import dataclasses
-
-    from baselines.configs import METHODS as CONFIG_CLASSES
-
-    keys = {f.name for f in dataclasses.fields(CONFIG_CLASSES[method])}
+    keys = _config_keys(method)
     mine = {**settings, **{k: v for k, v in overrides.items() if k in keys}}
     text = (CONFIGS / f"{method}-tiny.toml").read_text()
     replaced = ("seed", "source", *mine)
@@ -102,15 +98,19 @@ def _config_file(out: Path, method: str, seed: int, grpo_run: Path | None, setti
     return path
 
 
-def _check_settings(cfg: LabConfig, methods: list[str]) -> None:
-    """A stage setting that is no key of its method's config fails before any work."""
+def _config_keys(method: str) -> set[str]:
+    """The keys a config file of `method` may set."""
     import dataclasses
 
     from baselines.configs import METHODS as CONFIG_CLASSES
 
+    return {f.name for f in dataclasses.fields(CONFIG_CLASSES[method])}
+
+
+def _check_settings(cfg: LabConfig, methods: list[str]) -> None:
+    """A stage setting that is no key of its method's config fails before any work."""
     for method in methods:
-        keys = {f.name for f in dataclasses.fields(CONFIG_CLASSES[method])}
-        unknown = sorted(set(cfg.stage_settings.get(method, {})) - keys)
+        unknown = sorted(set(cfg.stage_settings.get(method, {})) - _config_keys(method))
         if unknown:
             raise HarnessError(f"lab stage setting {unknown[0]!r} is not a key of the {method} config")
 
@@ -356,10 +356,11 @@ def _plots(out: Path, by_method: dict[str, list], figures: dict[str, Any]) -> di
 
     plots: dict[str, str] = {}
     methods = list(by_method)
+    matrices = {m: np.array([res["accuracy"] for _, res in by_method[m]]) for m in methods}  # seed x stage x column
     # Mean accuracy matrix per method.
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.8), squeeze=False)
     for ax, method in zip(axes[0], methods):
-        mats = np.array([res["accuracy"] for _, res in by_method[method]])
+        mats = matrices[method]
         mean = mats.mean(axis=0)
         cols = by_method[method][0][1]["columns"]
         ax.imshow(mean, vmin=0, vmax=100, cmap="viridis")
@@ -379,7 +380,7 @@ def _plots(out: Path, by_method: dict[str, list], figures: dict[str, Any]) -> di
     fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.6), squeeze=False, sharey=True)
     for j, ax in enumerate(axes[0]):
         for method in methods:
-            mats = np.array([res["accuracy"] for _, res in by_method[method]])
+            mats = matrices[method]
             if mats.shape[2] > j:
                 ax.plot(range(mats.shape[1]), mats[:, :, j].mean(axis=0), marker="o", ms=2, label=method)
         ax.set_title(cols[j].split(":")[0].replace("toy_", ""), fontsize=8)
