@@ -10,12 +10,14 @@ forgotten, and RFT gets a reward signal from its first step.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from baselines import stages as st
 from baselines.configs import SFTConfig
 from baselines.tiny_model import build_tiny_model
+from harness.errors import HarnessError
 from tasks import get_task
 
 GENERAL = ("toy_mcq10", "toy_imgmcq")
@@ -24,13 +26,19 @@ TASKS = ("toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", 
 
 def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: int = 48, epochs: float = 3.0,
                         learning_rate: float = 3e-3, progress: bool = False) -> Path:
-    """Build (or reuse, when `out` already holds it) the instruct base: the defaults are the demo's;
-    the lab passes its own, larger recipe (`baselines.lab.LabConfig`)."""
+    """Build (or reuse, when `out` already holds one built with the same recipe) the instruct base:
+    the defaults are the demo's; the lab passes its own, larger recipe (`baselines.lab.LabConfig`).
+    A base built with another recipe is never reused: runs resumed on it would mix two bases."""
     out = Path(out)
+    recipe = {"seed": seed, "n_general": n_general, "n_task": n_task, "epochs": epochs, "learning_rate": learning_rate}
     if (out / "config.json").is_file():
+        _check_recipe(out, recipe)
         return out
     raw = out.with_name(out.name + "-raw")
     build_tiny_model(raw, seed=seed)
+    # Copied into `out` with the trained weights (save_stage keeps the source's small files), so
+    # a finished base always carries the recipe it was built with.
+    (raw / RECIPE).write_text(json.dumps(recipe, indent=2) + "\n")
     pairs = []
     for name in GENERAL + TASKS:
         n = n_general if name in GENERAL else n_task
@@ -44,3 +52,21 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
     shutil.rmtree(raw, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+RECIPE = "instruct_recipe.json"
+
+
+def _check_recipe(out: Path, recipe: dict) -> None:
+    try:
+        built = json.loads((out / RECIPE).read_text())
+    except FileNotFoundError:
+        raise HarnessError(f"{out} holds a base without {RECIPE} (built by an older version); remove it, "
+                           "and the runs trained from it, or choose another output folder") from None
+    except (OSError, ValueError) as e:
+        raise HarnessError(f"cannot read {out / RECIPE}: {e}") from None
+    diff = next((k for k in recipe if not isinstance(built, dict) or built.get(k) != recipe[k]), None)
+    if diff is not None:
+        was = built.get(diff) if isinstance(built, dict) else built
+        raise HarnessError(f"{out} holds a base built with another recipe ({diff}: {was!r}, not {recipe[diff]!r}); "
+                           "remove it, and the runs trained from it, or choose another output folder")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -250,3 +251,20 @@ def test_rollout_sft_imitates_the_rft_run_stage_by_stage(instruct_base, tmp_path
     with pytest.raises(HarnessError, match="rollout-sft needs `source`"):
         train_run("rollout-sft", SEQUENCE, str(instruct_base), tmp_path / "b", _config(tmp_path, "rollout-sft", source=""), progress=False)
     assert not (tmp_path / "b").exists()
+
+
+def test_instruct_base_is_reused_only_with_its_own_recipe(instruct_base, tmp_path):
+    from baselines.instruct_base import RECIPE, build_instruct_base
+
+    base = tmp_path / "base"
+    shutil.copytree(instruct_base, base)
+    same = dict(n_general=32, n_task=24, epochs=3.0)
+    before = {p.name: p.stat().st_mtime_ns for p in base.iterdir()}
+    assert build_instruct_base(base, **same) == base  # reused, not rebuilt
+    assert {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == before
+    with pytest.raises(HarnessError, match=r"another recipe \(learning_rate: 0.003, not 0.001\)"):
+        build_instruct_base(base, **same, learning_rate=1e-3)
+    (base / RECIPE).unlink()
+    with pytest.raises(HarnessError, match=f"without {RECIPE}"):
+        build_instruct_base(base, **same)
+    assert (base / "config.json").is_file()  # refusing deletes nothing
