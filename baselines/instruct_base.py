@@ -21,6 +21,7 @@ from harness.errors import HarnessError
 from tasks import get_task
 
 GENERAL = ("toy_mcq10", "toy_imgmcq")
+RECIPE = "instruct_recipe.json"  # what a finished base was built with, beside its weights
 TASKS = ("toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", "toy_texture", "toy_count")
 
 
@@ -52,9 +53,6 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
     shutil.rmtree(raw, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     return out
-
-
-RECIPE = "instruct_recipe.json"
 
 
 def _check_recipe(out: Path, recipe: dict) -> None:
