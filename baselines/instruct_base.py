@@ -21,8 +21,8 @@ from harness.errors import HarnessError
 from tasks import get_task
 
 GENERAL = ("toy_mcq10", "toy_imgmcq")
-RECIPE = "instruct_recipe.json"  # what a finished base was built with, beside its weights
 TASKS = ("toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", "toy_texture", "toy_count")
+RECIPE = "instruct_recipe.json"  # what a finished base was built with, beside its weights
 
 
 def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: int = 48, epochs: float = 3.0,
@@ -63,8 +63,9 @@ def _check_recipe(out: Path, recipe: dict) -> None:
                            "and the runs trained from it, or choose another output folder") from None
     except (OSError, ValueError) as e:
         raise HarnessError(f"cannot read {out / RECIPE}: {e}") from None
-    diff = next((k for k in recipe if not isinstance(built, dict) or built.get(k) != recipe[k]), None)
+    if not isinstance(built, dict):
+        raise HarnessError(f"cannot read {out / RECIPE}: not a JSON object")
+    diff = next((k for k in recipe if built.get(k) != recipe[k]), None)
     if diff is not None:
-        was = built.get(diff) if isinstance(built, dict) else built
-        raise HarnessError(f"{out} holds a base built with another recipe ({diff}: {was!r}, not {recipe[diff]!r}); "
+        raise HarnessError(f"{out} holds a base built with another recipe ({diff}: {built.get(diff)!r}, not {recipe[diff]!r}); "
                            "remove it, and the runs trained from it, or choose another output folder")
