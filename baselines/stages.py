@@ -79,7 +79,7 @@ def sample_key(task: Task, sample: Sample) -> str:
 # ---- datasets ---------------------------------------------------------------------------------
 
 def _images(sample: Sample, max_pixels: int, min_pixels: int = 0) -> list[Any]:
-    return prepare_images(sample.images, max_pixels or None, min_pixels or None)
+    return prepare_images(sample.images, min_pixels or None, max_pixels or None)
 
 
 def sft_rows(pairs: list[tuple[Task, Sample, str]], max_pixels: int) -> list[dict[str, Any]]:
@@ -382,7 +382,10 @@ def rollouts(model: Path, items: list[tuple[Task, Sample]], k: int, temperature:
     rows: list[dict[str, Any]] = []
     try:
         for task, group in _by_task(items).items():
-            contract = dataclasses.replace(task.contract(), temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
+            # Paper A's `rollout_filter.py` (lines 81, 111) samples with vLLM's defaults otherwise and
+            # gives the processor the raw images: no evaluation bounds here.
+            contract = dataclasses.replace(task.contract(), temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                                           top_k=-1, repetition_penalty=1.0, min_pixels=None, max_pixels=None)
             by_id = {s.id: s for s in group}
             requests = [Request(f"{s.id}#{j}", s.messages, s.images, request_seed(seed, task.spec, f"{s.id}#{j}")) for s in group for j in range(k)]
             bar = tqdm(total=len(requests), desc=f"  rollouts {task.spec}", unit="resp", leave=False, disable=not progress)

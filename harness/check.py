@@ -296,9 +296,13 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
             report.add(f"task version {info['version']!r}, but this harness's {task.name} is version {task.version!r}: re-evaluate", file="results.json", task=spec)
             continue
         protocol = info["protocol"]
-        if protocol not in task.protocols:
-            report.add(f"unknown protocol {protocol!r} (protocols: {', '.join(task.protocols)})", file="results.json", task=spec)
+        if protocol not in task.available_protocols():
+            report.add(f"unknown protocol {protocol!r} (protocols: {', '.join(task.available_protocols())})", file="results.json", task=spec)
             continue
+        expected_preset = task.preset.name if task.preset is not None else None
+        if info["style"] != task.style or info["preset"] != expected_preset:
+            report.add(f"style {info['style']!r} and preset {info['preset']!r} are not the task's ({task.style!r}, {expected_preset!r})",
+                       file="results.json", task=spec)
         if not _same(info["contract"], task.contract().to_dict()):
             report.add("generation contract differs from the task's", file="results.json", task=spec)
         if info["gen_hash"] != gen_hash(task, backend, seed):
@@ -309,12 +313,13 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
             report.add(f"cannot load the task's data to check against ({e})", file="results.json", task=spec)
             continue
         samples = samples[:limit] if limit is not None else samples
-        try:  # the task's own skips (rows it cannot ask; missing images only with skip_missing_images)
-            expected, skipped_here = task.loadable_for_generation(samples)
+        try:  # the task's own skips (rows it cannot ask, over-long prompts; missing images only with skip_missing_images)
+            expected, reasons_here = task.eval_samples(samples)
         except HarnessError as e:
             report.add(f"cannot check the task's samples here ({e})", file="results.json", task=spec)
             continue
-        if sorted(info["skipped_ids"]) != sorted(skipped_here):
+        skipped_here = [sid for ids in reasons_here.values() for sid in ids]
+        if sorted(info["skipped_ids"]) != sorted(skipped_here) or info["skip_reasons"] != reasons_here:
             report.add(f"skipped ids {info['skipped_ids'][:5]} are not the task's own skips {skipped_here[:5]}", file="results.json", task=spec)
             continue
         data_hash = stable_hash([sample_digest(s, cache) for s in expected], n=24)

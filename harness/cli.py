@@ -47,7 +47,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         params = " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in cls.defaults.items())
         for label, text in (
             ("", cls.description), ("styles", ", ".join(cls.prompt_styles)),
-            ("protocols", ", ".join(cls.protocols) + " (the first is the default)"),
+            ("protocols", ", ".join(cls.protocols) + _default_protocols(cls)),
             ("sources", sources), ("parameters", params or "none"),
         ):
             head = f"    {label + ': ' if label else ''}"
@@ -57,6 +57,16 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         print(textwrap.fill(f"sequence {name}: {', '.join(seq['sequence'])} (general: {', '.join(seq['general'])})", width, subsequent_indent=" " * 4))
     print("\nParameters go after a colon, e.g. jigsaw:grid=3,mode=tiles or toy_count:style=direct,n_test=50.")
     return 0
+
+
+def _default_protocols(cls: type) -> str:
+    """Which protocol scores each style when none is named."""
+    by_protocol: dict[str, list[str]] = {}
+    for style in cls.prompt_styles if "style" in cls.defaults else ():
+        by_protocol.setdefault(cls(style=style).default_protocol(), []).append(style)
+    if len(by_protocol) <= 1:
+        return " (the first is the default)"
+    return " (default: " + "; ".join(f"{p} in {', '.join(styles)}" for p, styles in by_protocol.items()) + ")"
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -79,23 +89,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     general_specs = _split(args.general)
     if task_specs is not None and general_specs is not None:
         raise HarnessError("give --tasks (the columns to evaluate) or --general (the untrained columns), not both")
-    from harness.evaluate import lmeval_columns, plan_columns
+    from harness.columns import get_preset, plan_columns
     from harness.lmeval_names import is_lmeval_spec
     from tasks import get_task
 
+    get_preset(args.preset)
+    overrides = _image_bounds(args)
     for spec in (task_specs or []) + (general_specs or []):
         if not is_lmeval_spec(spec):
             get_task(spec)  # unknown tasks fail before any model is touched (lm-eval names: in run_eval, before any model)
     run = load_run(args.checkpoint_dir, sequence, allow_external_paths=args.allow_external_paths, allow_hub=args.allow_hub)
-    if (args.lm_eval_include or args.lm_eval_chat_template) and not lmeval_columns(run, task_specs, general_specs):
+    plan = plan_columns(run, task_specs, general_specs, overrides, args.preset)
+    if (args.lm_eval_include or args.lm_eval_chat_template) and not plan.lmeval:
         raise HarnessError("--lm-eval-include and --lm-eval-chat-template need an lm-eval column (--general lm-eval:TASK)")
     if not (Path(args.checkpoint_dir) / "manifest.json").is_file():
         order = ", ".join(f"{s.path} ({s.task or 'base'})" for s in run.stages)
         print(f"no manifest.json: took {run.stages[0].path} as the base; stage order: {order}")
+    for trained, evaluated in plan.restyled.items():
+        print(f"stage task {trained} is evaluated as {evaluated}")
     if args.protocol:
-        columns = sum(plan_columns(run, task_specs, general_specs), [])
-        if not any(args.protocol in t.protocols for t in columns):
-            known = sorted({p for t in columns for p in t.protocols})
+        if not any(args.protocol in t.available_protocols() for t in plan.columns):
+            known = sorted({p for t in plan.columns for p in t.available_protocols()})
             raise HarnessError(f"no task here has protocol {args.protocol!r} (protocols: {', '.join(known)})")
     _quiet_libraries()
     out = Path(args.out)
@@ -104,7 +118,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
         progress=not args.no_progress, protocol=args.protocol, backend_options=_backend_options(args),
         ray=ray_options, general_specs=general_specs, lmeval_include=args.lm_eval_include,
-        lmeval_chat_template=args.lm_eval_chat_template,
+        lmeval_chat_template=args.lm_eval_chat_template, overrides=overrides, preset=args.preset,
     )
     report = render_report(results)
     atomic_write_text(out / "report.md", report)
@@ -113,6 +127,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     stats = results["run_stats"]
     print(f"generated {stats['generated']} responses in {stats['seconds']} s; results in {out / 'results.json'}")
     return 0
+
+
+def _image_bounds(args: argparse.Namespace) -> dict:
+    """Task parameters from --image-min-pixels / --image-max-pixels (set on every column that
+    shows images)."""
+    bounds = {"image_min_pixels": args.image_min_pixels, "image_max_pixels": args.image_max_pixels}
+    for name, value in bounds.items():
+        if value is not None and value < 0:
+            raise HarnessError(f"--{name.replace('_', '-')} must be 0 (no bound) or a pixel count")
+    return {k: v for k, v in bounds.items() if v is not None}
 
 
 def _ray_options(args: argparse.Namespace) -> dict | None:
@@ -313,7 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ray-shard-size", type=int, help="ray: most samples in one unit (default 512)")
     e.add_argument("--ray-retries", type=int, help="ray: retries of a unit whose worker died or failed (default 2)")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (unused by greedy contracts)")
-    e.add_argument("--protocol", help="scoring protocol for the tasks that have it, e.g. official (default: each task's first)")
+    e.add_argument("--protocol", help="scoring protocol for the tasks that have it, e.g. official (default: each task's own)")
+    e.add_argument("--preset", help="an evaluation preset: paper-a (Paper A's evaluation; mmmu, mmlu_pro and pope given "
+                   "without a style are evaluated in its `paper` style; recorded in results)")
+    e.add_argument("--image-min-pixels", type=int, help="bound every image's area from below before the processor (0: no bound; "
+                   "default: each task's style)")
+    e.add_argument("--image-max-pixels", type=int, help="bound every image's area from above before the processor (0: no bound; "
+                   "default: each task's style)")
     e.add_argument("--allow-external-paths", action="store_true",
                    help="let manifest paths lead outside the checkpoint directory (runs of `harness train` keep their base outside)")
     e.add_argument("--allow-hub", action="store_true", help="let a base given as a hub id be downloaded")

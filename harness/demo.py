@@ -32,10 +32,10 @@ NOTE = (
     "What you are looking at: a 0.25M-parameter model, first given a short instruction stage on "
     "other items of every toy task, then trained through the sequence by SFT (on the gold answers, "
     "prompted and evaluated in the direct style, as Paper A trains SFT) and by GRPO (reward 0.9 "
-    "accuracy + 0.1 format, think/boxed style). The two stage-0 rows differ although both runs "
-    "start from the same base: each run is evaluated in the prompt style it trains (direct for SFT, "
-    "think/boxed for GRPO; the column names say which), and the base answers the two styles "
-    "differently. Models this small learn little: read the numbers as the pipeline working end to "
+    "accuracy + 0.1 format, think/boxed style). The two stage-0 rows measure the same base in two "
+    "prompt styles: each run is evaluated in the style it trains (direct for SFT, think/boxed for "
+    "GRPO; the column names say which), so they agree only where the base answers both styles "
+    "alike. Models this small learn little: read the numbers as the pipeline working end to "
     "end, not as a replication of the papers' findings."
 )
 

@@ -25,12 +25,13 @@ from harness.engine import Request, backend_identity, open_backend
 from harness.engine.base import request_seed
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
-from harness.fingerprint import FingerprintCache, fingerprint, sample_digest
+from harness.columns import get_preset, plan_columns
+from harness.fingerprint import FingerprintCache, fingerprint, read_generation_config, sample_digest
 from harness.store import ResponseStore, check_writable_folder
 from tasks import Sample, Task, get_task
 from tasks.base import stable_hash
 
-BUNDLE_FORMAT = 1  # the version of the result bundle layout (harness/schemas/results.schema.json)
+BUNDLE_FORMAT = 2  # the version of the result bundle layout (harness/schemas/results.schema.json)
 
 
 def gen_hash(task: Task, backend: str, seed: int) -> str:
@@ -56,39 +57,6 @@ def chat_template_hash(folder: Path) -> str | None:
     return None
 
 
-def plan_columns(run: Run, task_specs: list[str] | None, general_specs: list[str] | None = None) -> tuple[list[Task], list[Task]]:
-    """(trained tasks in sequence order, general tasks of ours). With `task_specs`, only those
-    are evaluated; specs outside the sequence are general columns. `general_specs` replaces the
-    run's general list. lm-eval columns (`lm-eval:NAME`) are left out (`lmeval_columns`)."""
-    from harness.lmeval_names import is_lmeval_spec
-
-    sequence = [get_task(s) for s in run.sequence]
-    names = [t.spec for t in sequence]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise HarnessError(f"task {dupes[0]!r} appears twice in the sequence; each stage must train a different task")
-    if task_specs is None:
-        general = [get_task(s) for s in (run.general if general_specs is None else general_specs) if not is_lmeval_spec(s)]
-    else:
-        chosen = [get_task(s) for s in task_specs if not is_lmeval_spec(s)]
-        chosen_names = [t.spec for t in chosen]
-        sequence = [t for t in sequence if t.spec in chosen_names]
-        general = chosen
-    unique: dict[str, Task] = {}
-    for t in general:
-        if t.spec not in names:
-            unique.setdefault(t.spec, t)
-    return sequence, list(unique.values())
-
-
-def lmeval_columns(run: Run, task_specs: list[str] | None, general_specs: list[str] | None = None) -> list[str]:
-    """The lm-eval columns to evaluate (`lm-eval:NAME`, in order, once each)."""
-    from harness.lmeval_names import is_lmeval_spec
-
-    specs = task_specs if task_specs is not None else run.general if general_specs is None else general_specs
-    return list(dict.fromkeys(s.strip() for s in specs if is_lmeval_spec(s)))
-
-
 def run_eval(
     run: Run,
     out: Path,
@@ -105,6 +73,8 @@ def run_eval(
     general_specs: list[str] | None = None,
     lmeval_include: str | None = None,
     lmeval_chat_template: bool = False,
+    overrides: dict[str, Any] | None = None,
+    preset: str | None = None,
 ) -> dict[str, Any]:
     """Generate what the store lacks, score, write the bundle. `protocol` names a scoring
     protocol for the tasks that have it (the others keep their first); None: each task's first.
@@ -116,15 +86,18 @@ def run_eval(
     run's general columns; `lm-eval:NAME` among them (or in `task_specs`) is an lm-evaluation-harness
     task, run by lm-eval on every stage with generation through our store
     (`harness.lmeval_bridge.evaluate_columns`; `lmeval_include` = lm-eval's `include_path`,
-    `lmeval_chat_template` = its `apply_chat_template`), after the harness's own columns."""
+    `lmeval_chat_template` = its `apply_chat_template`), after the harness's own columns.
+    `overrides` (task parameters such as `image_max_pixels`) apply to every column that takes them
+    and `preset` names an evaluation preset (`tasks.presets`), recorded in the results; both as
+    `harness.columns.plan_columns` applies them."""
     backend_options = {"batching": "padded"} if backend_options is None and backend == "hf" else dict(backend_options or {})
     started = time.time()
     if batch_size < 1:
         raise HarnessError("batch size must be at least 1")
     engine_id = backend_identity(backend, batch_size=batch_size, **backend_options)  # a missing backend fails first
-    sequence, general = plan_columns(run, task_specs, general_specs)
+    plan = plan_columns(run, task_specs, general_specs, overrides, preset)
+    run, sequence, general, lm_specs = plan.run, plan.sequence, plan.general, plan.lmeval
     columns = sequence + general
-    lm_specs = lmeval_columns(run, task_specs, general_specs)
     if not columns and not lm_specs:
         raise HarnessError("nothing to evaluate: no tasks selected")
     if lm_specs:
@@ -136,13 +109,13 @@ def run_eval(
     store = ResponseStore(store_root)
     if store.prepare():
         print(f"created the response store at {store.root} (shared by later runs; --store or $CPT_HARNESS_STORE moves it)", file=sys.stderr)
-    protocols = {t.spec: protocol if protocol in t.protocols else t.protocols[0] for t in columns}
+    protocols = {t.spec: protocol if protocol in t.available_protocols() else t.default_protocol() for t in columns}
     samples: dict[str, list[Sample]] = {}
-    skipped: dict[str, list[str]] = {}
+    skipped: dict[str, dict[str, list[str]]] = {}
     for task in columns:
         task.check_split("test")
         items = task.load("test")
-        items, skipped[task.spec] = task.loadable_for_generation(items[:limit] if limit is not None else items)
+        items, skipped[task.spec] = task.eval_samples(items[:limit] if limit is not None else items)
         samples[task.spec] = items
         if not samples[task.spec]:
             raise HarnessError(f"task {task.spec!r} has no test samples to evaluate")
@@ -232,12 +205,15 @@ def run_eval(
         columns = sequence + general
     results = _results(run, fps, sequence, general, samples, scored, hashes, engine_id, batch_size, seed, limit)
     results["generation"]["backend_options"] = backend_options
+    if preset is not None:
+        results["generation"]["preset"] = get_preset(preset).describe()
     for t in sequence + [g for g in general if isinstance(g, Task)]:
         info = results["tasks"][t.spec]
         # What the task loaded: the sample hashes in order (the store keys records by them).
         info["data_hash"] = stable_hash([digests[t.spec][s.id] for s in samples[t.spec]], n=24)
         info["protocol"] = protocols[t.spec]
-        info["skipped_ids"] = skipped[t.spec]
+        info["skipped_ids"] = [sid for ids in skipped[t.spec].values() for sid in ids]
+        info["skip_reasons"] = skipped[t.spec]
         summaries = [t.summary_metrics(scored[(stage, t.spec)]) for stage in range(len(run.stages))]
         if any(summaries):
             info["summary_metrics"] = summaries
@@ -349,6 +325,7 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
             {
                 "index": s.index, "task": get_task(s.task).spec if s.task else None, "path": s.path,
                 "fingerprint": fp, "chat_template_hash": chat_template_hash(s.local),
+                "generation_config": read_generation_config(s.local),
             }
             for s, fp in zip(run.stages, fps)
         ],

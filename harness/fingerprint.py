@@ -118,6 +118,23 @@ def _read_config(path: Path, label: str) -> object:
         raise HarnessError(f"{label}: cannot read {path}: {e}".splitlines()[0]) from None
 
 
+MAX_RECORDED_GENERATION_CONFIG = 64 << 10
+
+
+def read_generation_config(folder: Path) -> dict[str, Any] | None:
+    """A checkpoint's `generation_config.json` as results record it (it decides no decoding: see
+    `harness.engine`): the parsed object, or a note with its size and digest when it is over 64 KB
+    or not a JSON object; None when the folder has none."""
+    path = folder / "generation_config.json"
+    if not path.is_file():
+        return None
+    data = _read_config(path, f"checkpoint {folder}")
+    size = path.stat().st_size
+    if not isinstance(data, dict) or size > MAX_RECORDED_GENERATION_CONFIG:
+        return {"not_recorded": f"{size} bytes, sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}"}
+    return data
+
+
 def check_safetensors(path: Path, label: str) -> None:
     """The safetensors layout: an 8-byte little-endian header length, a JSON header whose
     tensors' `data_offsets` cover the rest of the file exactly. Reads the header only."""

@@ -18,8 +18,11 @@ time), since chained stages are trained one after another and experiment names r
 Task: the sequence given with `--sequence`, else a guess per stage from its name: the task name
 (or a known short form such as `geo` or `clevr`) that ends last in it, so
 `CL_oneRef_scienceqa_textvqa` is `textvqa`. A stage with no guess gets the task `"?"`, which
-`harness eval` refuses until the manifest is edited. The proposal is printed for the user to
-check; nothing is written without `--write`.
+`harness eval` refuses until the manifest is edited. A LLaMA-Factory stage's task gets the
+`direct` style (`scienceqa:style=direct`) when the task has one and its spec names no style:
+Paper A trains and evaluates its SFT stages on the release's direct prompts, so the matrix column
+of that stage is scored that way. The proposal is printed for the user to check; nothing is
+written without `--write`.
 """
 
 from __future__ import annotations
@@ -118,6 +121,17 @@ def guess_task(name: str, candidates: list[str]) -> str | None:
     return best
 
 
+def direct_style(spec: str) -> str:
+    """`spec` in the `direct` style, when its task has that style and the spec names none."""
+    from tasks import TASKS
+
+    family, _, args = spec.partition(":")
+    cls = TASKS.get(family)
+    if cls is None or "direct" not in cls.prompt_styles or any(a.strip().startswith("style=") for a in args.split(",")):
+        return spec
+    return f"{family}:{args},style=direct" if args else f"{family}:style=direct"
+
+
 def propose_manifest(run: Path, base: str | None = None, sequence: list[str] | None = None) -> tuple[dict[str, Any], list[Found]]:
     """(manifest, stages found). Without `base`, the first stage found is the base."""
     from tasks import TASKS
@@ -137,6 +151,8 @@ def propose_manifest(run: Path, base: str | None = None, sequence: list[str] | N
     entries = []
     for i, f in enumerate(stages):
         task = sequence[i] if sequence is not None else guess_task(f.name, names) or "?"
+        if f.layout == "llamafactory":
+            task = direct_style(task)
         entries.append({"task": task, "path": str(f.path.relative_to(run)), "layout": f.layout})
     return {"base": base_path, "stages": entries, "general": []}, stages
 

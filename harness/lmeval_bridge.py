@@ -52,6 +52,8 @@ def contract_of(gen_kwargs: dict[str, Any]) -> GenerationContract:
         max_new_tokens=int(gen_kwargs.get("max_gen_toks", 256)),
         temperature=float(gen_kwargs.get("temperature", 1.0)) if sampling else 0.0,
         top_p=float(gen_kwargs.get("top_p", 1.0)) if sampling else 1.0,
+        top_k=int(gen_kwargs.get("top_k") or -1) if sampling else -1,
+        repetition_penalty=float(gen_kwargs.get("repetition_penalty", 1.0)),
         stop=tuple(until),
     )
 
@@ -246,9 +248,9 @@ def _add_stage(columns: dict[str, LMEvalColumn], spec: str, name: str, out: dict
         contract = {"lm_eval_generation_kwargs": json.loads(json.dumps(config.get("generation_kwargs") or {}, default=str))}
         column = columns[spec] = LMEvalColumn(spec, {
             "name": spec, "family": "lm-eval", "version": str(out["versions"].get(name)), "metric": f"{metric} (lm-eval, ×100)",
-            "params": {}, "contract": contract, "n": len(rows), "gen_hash": config_hash,
+            "params": {}, "style": None, "preset": None, "contract": contract, "n": len(rows), "gen_hash": config_hash,
             "data_hash": stable_hash([[r.id, r.target] for r in rows], n=24), "protocol": f"lm-eval:{metric},{flt}",
-            "skipped_ids": [],
+            "skipped_ids": [], "skip_reasons": {},
             "lm_eval": {"version": lm_eval.__version__, "task": name, "config_hash": config_hash, "metric": metric, "filter": flt,
                         "num_fewshot": out.get("n-shot", {}).get(name), "chat_template": chat_template,
                         "include_path": include_path, "output_type": config.get("output_type")},

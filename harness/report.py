@@ -62,6 +62,13 @@ def render_report(results: dict[str, Any], title: str | None = None) -> str:
         tabulate(inv_rows, ["task"] + [str(s["index"]) for s in results["stages"]], tablefmt="github", disable_numparse=True),
         "",
     ]
+    scoring = [
+        [spec, info.get("style") or "–", info["protocol"], info.get("preset") or "–",
+         ", ".join(f"{reason} {len(ids)}" for reason, ids in (info.get("skip_reasons") or {}).items()) or "–"]
+        for spec, info in results["tasks"].items()
+    ]
+    out += ["How each column was scored (items left out, by reason):", "",
+            tabulate(scoring, ["column", "style", "protocol", "preset", "left out"], tablefmt="github", disable_numparse=True), ""]
     return "\n".join(out)
 
 

@@ -5,7 +5,9 @@ Input: JSON lines `{"id": ..., "response": ...}`. Output: JSON lines `{"id", "sc
 after everything succeeded), and a summary dict.
 
 Accounting: accuracy and the invalid rate are over the task's samples, not over the lines
-submitted: a sample with no response counts as wrong (and is reported as missing). An id that
+submitted: a sample with no response counts as wrong (and is reported as missing). Samples an
+evaluation leaves out for their prompt's length (a preset's bound, `Task.overlong_ids`) are not
+counted, as an evaluation does not generate for them; responses to them are an error. An id that
 is not in the data, the same id twice with different responses, and an empty responses file
 are errors; the same id twice with the same response counts once. `--out` may not be the
 responses file or the data file.
@@ -55,9 +57,9 @@ def read_responses(path: Path) -> list[dict[str, Any]]:
 
 def score_file(task_spec: str, data: str, responses: Path, out: Path, protocol: str | None = None) -> dict[str, Any]:
     task = task_with_data(task_spec, data)
-    protocol = protocol or task.protocols[0]
-    if protocol not in task.protocols:
-        raise HarnessError(f"task {task.name!r} has no protocol {protocol!r} (protocols: {', '.join(task.protocols)})")
+    protocol = protocol or task.default_protocol()
+    if protocol not in task.available_protocols():
+        raise HarnessError(f"task {task.spec!r} has no protocol {protocol!r} (protocols: {', '.join(task.available_protocols())})")
     for source, what in ((responses, "responses file"), (Path(data), "data")):
         if out.resolve() == source.resolve():
             raise HarnessError(f"--out {out} is the {what}; write the scores elsewhere")
@@ -74,10 +76,12 @@ def score_file(task_spec: str, data: str, responses: Path, out: Path, protocol: 
         first.setdefault(sid, r["response"])
     all_samples = task.load("test")
     task.check_protocol(protocol, all_samples)
-    samples = {s.id: s for s in all_samples}
+    overlong = set(task.overlong_ids(all_samples))
+    samples = {s.id: s for s in all_samples if s.id not in overlong}
     unknown = [sid for sid in first if sid not in samples]
     if unknown:
-        raise HarnessError(f"{len(unknown)} response ids are not in {data} (first: {unknown[0]!r})")
+        why = "left out as too long for the preset" if unknown[0] in overlong else f"not in {data}"
+        raise HarnessError(f"{len(unknown)} response ids are {why} (first: {unknown[0]!r})")
     by_id = {sid: task.score_as(protocol, response, samples[sid]) for sid, response in first.items()}
     scored = []
     for r in rows:  # one output line per input line, in input order
@@ -93,6 +97,7 @@ def score_file(task_spec: str, data: str, responses: Path, out: Path, protocol: 
         "answered": answered,
         "missing": missing,
         "duplicate_lines": len(rows) - answered,
+        "prompt_too_long": len(overlong),
         # Precision/recall-style summaries (POPE) need a prediction per sample: over the answered ones.
         "summary_metrics": task.summary_metrics(list(by_id.values())),
     }

@@ -24,6 +24,7 @@ from typing import Any
 from harness.errors import HarnessError
 
 HERE = Path(__file__).parent
+PAPER_A_GENERAL = ("mmmu:style=paper", "mmlu_pro:style=paper", "pope:style=paper")  # tasks.SEQUENCES["cpt7"]
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 
 
@@ -115,6 +116,8 @@ def _entry(entry_id: str, results: dict[str, Any], submission: dict[str, Any] | 
         "columns": columns, "matrix": matrix, "chart": _chart(columns, results["accuracy"]),
         "metrics": [(k, _short(m.get(k))) for k in ("avg_acc", "fm", "bwt", "forgetting", "fwt", "mft", "mfn", "maa")],
         "training": train_view, "meta": meta, "backend": results["generation"]["backend"],
+        "protocols": [{"column": c, "style": results["tasks"][c].get("style") or "–", "protocol": results["tasks"][c]["protocol"],
+                       "preset": results["tasks"][c].get("preset") or "–"} for c in columns],
     }
 
 
@@ -132,7 +135,7 @@ def _references(general: list[str]) -> list[dict[str, Any]]:
     for r in data["rows"]:
         deltas = {}
         for g in general:
-            value = r["general"].get(g.split(":")[0])
+            value = r["general"].get(g)  # a reported figure fits only the column scored as the paper scored it
             deltas[g] = {"value": _value(value), "text": "–" if value is None else f"{value:+.1f}"}
         rows.append({"method": r["method"], "base_model": data["base_model"], "avg_acc": _fmt(r["avg_acc"]),
                      "avg_acc_value": _value(r["avg_acc"]), "fm": _fmt(r["fm"]), "fm_value": _value(r["fm"]), "deltas": deltas})
@@ -194,7 +197,7 @@ def build_site(bundles: Path, out: Path) -> dict[str, Any]:
         tracks = []
         for name, title in (("main", "Main track"), ("toy", "Toy track (tiny models, CPU)")):
             members = sorted((e for e in entries if e["track"] == name), key=lambda e: (-(float(e["avg_acc_value"] or "-1e9")), e["id"]))
-            general = sorted({g for e in members for g in e["general"]}) or (["mmmu", "mmlu_pro", "pope"] if name == "main" else [])
+            general = sorted({g for e in members for g in e["general"]}) or (list(PAPER_A_GENERAL) if name == "main" else [])
             for e in members:
                 e["deltas"] = {g: e["deltas"].get(g, {"value": "", "text": "–"}) for g in general}
             tracks.append({"name": name, "title": title, "entries": members, "general": general,

@@ -37,7 +37,9 @@ TASKS: dict[str, type[Task]] = {
 
 # Named sequences: the trained tasks in order, and the general probes evaluated beside them.
 SEQUENCES: dict[str, dict[str, list[str]]] = {
-    "cpt7": {"sequence": [cls.name for cls in CPT7_TASKS], "general": ["mmmu", "mmlu_pro"]},
+    # Paper A's general benchmarks, evaluated as its code evaluates them (`EasyR1/examples/test.sh`
+    # runs every method on MMMU, MMLU-Pro and POPE with `test.yaml`; `tasks.presets.PAPER_A`).
+    "cpt7": {"sequence": [cls.name for cls in CPT7_TASKS], "general": ["mmmu:style=paper", "mmlu_pro:style=paper", "pope:style=paper"]},
     "toy7": {
         "sequence": ["toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", "toy_texture", "toy_count"],
         "general": ["toy_mcq10", "toy_imgmcq"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar
 
 from tasks.errors import HarnessError
@@ -16,17 +16,37 @@ from tasks.errors import HarnessError
 
 @dataclass(frozen=True)
 class GenerationContract:
-    """How a task's responses are generated, identically on every backend.
+    """How a task's responses are generated, identically on every backend, every value sent
+    explicitly (a checkpoint's `generation_config.json` never decides any of them).
 
-    `stop` strings end a response and are cut from it; `max_pixels` caps each image's area
-    (images are downscaled, aspect kept, before any processor sees them).
+    `temperature` 0 is greedy; `top_k` -1 and `top_p` 1.0 filter nothing; `repetition_penalty`
+    1.0 is none. `stop` strings end a response and are cut from it. `min_pixels` / `max_pixels`
+    bound each image's area before any processor sees it (`tasks.images.bound_image`, EasyR1's
+    rule); None applies no bound.
     """
 
     max_new_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
+    top_k: int = -1
+    repetition_penalty: float = 1.0
     stop: tuple[str, ...] = ()
+    min_pixels: int | None = None
     max_pixels: int | None = None
+
+    def __post_init__(self) -> None:
+        problems = [
+            (self.max_new_tokens < 1, "max_new_tokens must be at least 1"),
+            (self.temperature < 0, "temperature must not be negative"),
+            (not 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            (self.top_k != -1 and self.top_k < 1, "top_k must be -1 (off) or at least 1"),
+            (self.repetition_penalty <= 0, "repetition_penalty must be positive"),
+            (bool(self.min_pixels and self.max_pixels and self.min_pixels > self.max_pixels),
+             f"min_pixels ({self.min_pixels}) must not exceed max_pixels ({self.max_pixels})"),
+        ]
+        for bad, message in problems:
+            if bad:
+                raise HarnessError(f"generation contract: {message}")
 
     @property
     def greedy(self) -> bool:
@@ -72,13 +92,22 @@ def stable_hash(obj: Any, n: int = 16) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
+# Parameters every task that shows images takes (`Task.takes_images`): bounds on each image's area,
+# applied before any processor sees it. -1 keeps the style's own bounds, 0 removes a bound.
+IMAGE_BOUND_PARAMS: dict[str, int] = {"image_min_pixels": -1, "image_max_pixels": -1}
+SKIP_REASONS = ("unaskable", "missing_image", "prompt_too_long")
+# Parameters that say how a task is evaluated, not which items it holds.
+EVAL_PARAMS = ("style", *IMAGE_BOUND_PARAMS)
+
+
 class Task:
     """Base class. A subclass sets the class attributes, `defaults` (its parameters) and
-    implements `load`, `contract` and `score`.
+    implements `load`, `default_contract` and `score`.
 
     A task instance is a family plus parameter values, written as a spec string:
     `jigsaw:grid=3,mode=tiles`. Parameters left at their defaults are omitted from the
-    canonical spec, so `jigsaw` and `jigsaw:grid=2` name the same instance.
+    canonical spec, so `jigsaw` and `jigsaw:grid=2` name the same instance. Tasks that show
+    images also take `image_min_pixels` / `image_max_pixels` (`IMAGE_BOUND_PARAMS`).
     """
 
     name: ClassVar[str]
@@ -87,9 +116,17 @@ class Task:
     metric: ClassVar[str] = "accuracy"
     sources: ClassVar[tuple[str, ...]] = ("procedural",)
     prompt_styles: ClassVar[tuple[str, ...]] = ("cot", "direct")
-    protocols: ClassVar[tuple[str, ...]] = ("default",)  # named scoring rules; the first is used
+    protocols: ClassVar[tuple[str, ...]] = ("default",)  # named scoring rules; `default_protocol` picks one
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
+    takes_images: ClassVar[bool] = True
     defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.takes_images:
+            cls.defaults = {**cls.defaults, **{k: v for k, v in IMAGE_BOUND_PARAMS.items() if k not in cls.defaults}}
+        else:  # a text-only task inherits no image bounds from a base class
+            cls.defaults = {k: v for k, v in cls.defaults.items() if k not in IMAGE_BOUND_PARAMS}
 
     def __init__(self, **params: Any):
         unknown = sorted(set(params) - set(self.defaults))
@@ -107,7 +144,14 @@ class Task:
                 f"task {self.name!r} has no prompt style {style!r} "
                 f"(styles: {', '.join(self.prompt_styles)})"
             )
+        for key in IMAGE_BOUND_PARAMS:
+            if key in self.params and self.params[key] < -1:
+                raise HarnessError(f"task {self.name!r}: {key} must be -1 (the style's), 0 (none) or a pixel count")
         self.validate()
+        try:
+            self.contract()  # bounds that contradict each other fail here, before any work
+        except HarnessError as e:
+            raise HarnessError(f"task {self.spec!r}: {e}") from None
 
     def validate(self) -> None:
         """Check parameter values; raise HarnessError with a one-line message."""
@@ -123,24 +167,89 @@ class Task:
     def style(self) -> str | None:
         return self.params.get("style")
 
+    def same_items(self, other: "Task") -> bool:
+        """Whether `other` is this task with at most other evaluation parameters (`EVAL_PARAMS`)."""
+        def items(task: Task) -> dict[str, Any]:
+            return {k: v for k, v in task.params.items() if k not in EVAL_PARAMS}
+
+        return self.name == other.name and items(self) == items(other)
+
+    def with_params(self, **params: Any) -> "Task":
+        """This task with some parameters changed."""
+        return type(self)(**{**self.params, **params})
+
+    @property
+    def preset(self) -> Any:
+        """The named evaluation preset (`tasks.presets.EvalPreset`) this task follows in its
+        style, or None (the harness's own settings)."""
+        return None
+
     def load(self, split: str) -> list[Sample]:
         raise NotImplementedError
 
-    def contract(self) -> GenerationContract:
+    def default_contract(self) -> GenerationContract:
+        """The style's generation contract, before the image-bound parameters."""
         raise NotImplementedError
 
+    def contract(self) -> GenerationContract:
+        """The generation contract: `default_contract` with `image_min_pixels` /
+        `image_max_pixels` applied where given (-1 keeps the style's bound, 0 removes it)."""
+        contract = self.default_contract()
+        bounds = {}
+        for param, field_name in (("image_min_pixels", "min_pixels"), ("image_max_pixels", "max_pixels")):
+            value = self.params.get(param, -1)
+            if value != -1:
+                bounds[field_name] = value or None
+        return replace(contract, **bounds) if bounds else contract
+
+    def skipped_samples(self, samples: list[Sample]) -> tuple[list[Sample], dict[str, list[str]]]:
+        """(samples a model can be given, ids left out by reason: `unaskable` rows, samples with a
+        `missing_image`). Tasks whose images live on disk check them here; a missing image is an
+        error unless the task was told to skip such samples."""
+        return samples, {}
+
     def loadable_for_generation(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
-        """(samples a model can be given, ids skipped). Tasks whose images live on disk check
-        them here; a missing image is an error unless the task was told to skip such samples."""
-        return samples, []
+        """(samples a model can be given, every id left out), as training uses them."""
+        kept, reasons = self.skipped_samples(samples)
+        return kept, [sid for ids in reasons.values() for sid in ids]
+
+    def overlong_ids(self, samples: list[Sample]) -> list[str]:
+        """Ids of the samples whose prompt, rendered with the preset's chat template, is longer
+        than the preset allows (`tasks.presets`); none without a preset bound."""
+        preset = self.preset
+        if preset is None or not preset.max_prompt_chars:
+            return []
+        from tasks.presets import render_prompt
+
+        return [s.id for s in samples if len(render_prompt(s.messages, preset.chat_template)) > preset.max_prompt_chars]
+
+    def eval_samples(self, samples: list[Sample]) -> tuple[list[Sample], dict[str, list[str]]]:
+        """What an evaluation generates for: `skipped_samples`, then the `overlong_ids` left out as
+        `prompt_too_long`. Reasons come in `SKIP_REASONS` order."""
+        kept, reasons = self.skipped_samples(samples)
+        long = self.overlong_ids(kept)
+        if long:
+            gone = set(long)
+            reasons = {**reasons, "prompt_too_long": long}
+            kept = [s for s in kept if s.id not in gone]
+        return kept, {r: reasons[r] for r in SKIP_REASONS if reasons.get(r)}
+
+    def default_protocol(self) -> str:
+        """The protocol used when none is named: the first of `protocols`."""
+        return self.protocols[0]
+
+    def available_protocols(self) -> tuple[str, ...]:
+        """The protocols that can score this task in its style (all of `protocols` by default)."""
+        return self.protocols
 
     def score(self, response: str, sample: Sample) -> Score:
         raise NotImplementedError
 
     def score_as(self, protocol: str | None, response: str, sample: Sample) -> Score:
         """Score under a named protocol: the first of `protocols` is `score`, any other name P is
-        the method `score_P`. None means the first."""
-        if protocol is None or protocol == self.protocols[0]:
+        the method `score_P`. None means `default_protocol()`."""
+        protocol = protocol or self.default_protocol()
+        if protocol == self.protocols[0]:
             return self.score(response, sample)
         if protocol not in self.protocols:
             raise HarnessError(
@@ -161,7 +270,7 @@ class Task:
 
         if rollout_filter_answer(response) is None:
             return False
-        score = score or self.score(response, sample)
+        score = score or self.score_as(None, response, sample)
         return score.parts.get("acc", score.value) >= 1.0
 
     def summary_metrics(self, scores: list[Score]) -> dict[str, float]:
@@ -169,8 +278,8 @@ class Task:
         return {}
 
     def reward(self, response: str, sample: Sample) -> float:
-        """Training reward, built from `score` (one source of truth): `reward_of(score(...))`."""
-        return self.reward_of(self.score(response, sample))
+        """Training reward, built from the default protocol's score (one source of truth)."""
+        return self.reward_of(self.score_as(None, response, sample))
 
     def reward_of(self, s: Score) -> float:
         """The training reward of a score. Paper A's rule by default: 0.9 * accuracy + 0.1 *
@@ -181,12 +290,15 @@ class Task:
         return s.parts.get("acc", s.value)
 
     def info(self) -> dict[str, Any]:
+        preset = self.preset
         return {
             "name": self.spec,
             "family": self.name,
             "version": self.version,
             "metric": self.metric,
             "params": dict(self.params),
+            "style": self.style,
+            "preset": preset.name if preset is not None else None,
             "contract": self.contract().to_dict(),
         }
 

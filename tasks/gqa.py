@@ -6,8 +6,9 @@ Hub `lmms-lab/GQA` keeps questions and images in separate configs: `{split}_bala
 `image`), joined on `imageId`. Our `test` is `testdev` (12,578 questions), `train` is `train`.
 A local copy must hold both configs (a folder laid out like the hub repository); a single
 parquet/arrow file in the instructions schema is read with its images from `image_root`
-(`{imageId}.jpg`). Sample id: the question `id`. Prompt: `{question}\\n` + "Answer the question
-using a single word or phrase.".
+(`{imageId}.jpg`). Sample id: the question `id`. Prompt, as in the release (its GQA items in
+`all_data_test.json`): "<image>\\n" + `{question}\\n` + "Answer the question using a single word or
+phrase.".
 
 Protocol `official`: GQA has no single official rule, so this one is ours, stated against the
 three in use: the answer and the gold are compared after trimming surrounding whitespace,
@@ -27,14 +28,14 @@ from typing import Any
 
 from tasks.base import Sample
 from tasks.errors import HarnessError
-from tasks.prompts import SHORT_ANSWER, user_turn
+from tasks.prompts import IMAGE_PLACEHOLDER, SHORT_ANSWER, prompt_turn
 from tasks.release import ReleaseTask
 from tasks.sources import LazyImage, image_table, require_columns, text_rows
 
 
 class GQA(ReleaseTask):
     name = "gqa"
-    version = "3"
+    version = "4"
     description = "Paper A CPT stage 4: GQA balanced questions; short answers"
     hub_id = "lmms-lab/GQA"
     hub_splits = {"test": "testdev", "train": "train"}
@@ -61,5 +62,5 @@ class GQA(ReleaseTask):
 
     @staticmethod
     def _sample(row: dict[str, Any], picture: Any) -> Sample:
-        text = f"{row['question'].strip()}\n{SHORT_ANSWER}"
-        return Sample(str(row["id"]), user_turn(text, 1), str(row["answer"]), [picture], {"image_id": row["imageId"]})
+        text = f"{IMAGE_PLACEHOLDER}\n{row['question'].strip()}\n{SHORT_ANSWER}"
+        return Sample(str(row["id"]), prompt_turn(text), str(row["answer"]), [picture], {"image_id": row["imageId"]})

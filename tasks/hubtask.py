@@ -132,10 +132,11 @@ class HubTask(Task):
         (e.g. a ScienceQA question without an image)."""
         raise HarnessError(f"task {self.name!r} has no hub schema; give data=PATH (LLaMA-Factory JSON or EasyR1 parquet)")
 
-    def loadable_for_generation(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
-        """Samples whose images exist, and the ids skipped: rows that could not be asked, then
-        samples with missing images (only with skip_missing_images)."""
-        skipped = check_images(samples, self.params["skip_missing_images"])
-        gone = set(skipped)
-        return [s for s in samples if s.id not in gone], list(getattr(self, "rows_skipped", [])) + skipped
-
+    def skipped_samples(self, samples: list[Sample]) -> tuple[list[Sample], dict[str, list[str]]]:
+        """Samples whose images exist, and the ids left out: rows that could not be asked
+        (`unaskable`), then samples with missing images (`missing_image`, only with
+        skip_missing_images)."""
+        missing = check_images(samples, self.params["skip_missing_images"])
+        gone = set(missing)
+        reasons = {"unaskable": list(getattr(self, "rows_skipped", [])), "missing_image": missing}
+        return [s for s in samples if s.id not in gone], {k: v for k, v in reasons.items() if v}

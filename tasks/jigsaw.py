@@ -41,7 +41,7 @@ _NUMBERS_ONLY = re.compile(r"[\d\s,]+")
 
 class Jigsaw(Task):
     name = "jigsaw"
-    version = "2"
+    version = "3"
     description = "Paper B's jigsaw: output the permutation that restores a shuffled n x n grid."
     metric = "accuracy (exact permutation); hit rate in parts"
     sources = ("synthetic", "image folder", "hf image dataset")
@@ -137,7 +137,7 @@ class Jigsaw(Task):
         return pictures
 
     # ---- generation and scoring -------------------------------------------------------------
-    def contract(self) -> GenerationContract:
+    def default_contract(self) -> GenerationContract:
         tokens = 512 if self.style == "cot" else 32
         return GenerationContract(max_new_tokens=tokens, stop=("<|im_end|>",))
 

@@ -15,13 +15,30 @@ or phrase." (lmms-eval's "\\n\\n"). A multiple-choice row without options cannot
 left out and its id recorded with the skipped ids of the results.
 Each `<image N>` reference in the question or options becomes an image part at that place, in
 order (a reference to an empty image slot stays as text). Style `cot` appends Paper A's
-think/boxed instruction; the parser then reads the last `\\boxed{}` content when there is one.
+think/boxed instruction; the parser then reads the last `\\boxed{}` content (none: wrong and
+invalid).
+
+Styles `paper` and `no_cot`: Paper A's evaluation (`tasks.presets.PAPER_A`; `EasyR1/examples/
+test.sh` runs `test.yaml` on `cl_datasets/MMMU/test-00000-of-00001.parquet` with the default
+`prompt_key` `problem`, `image_key` `images`, `answer_key` `answer`). That parquet is not in the
+repository, and neither is the script that built it: its notebook
+(`dataset_download_and_format_demo/dataproc.ipynb`) converts only ScienceQA. The closest
+documented form is taken, that conversion's: the question, then "A. {option}" lines and "Answer
+with the option's letter from the given choices directly." (open questions: "Answer the question
+using a single word or phrase."), one newline apart; each `<image N>` whose image exists becomes
+an `<image>` placeholder in place (a row that references none gets its images in front, as EasyR1
+prefixes `<image>`); gold: the `answer` column as written. The prompt is rendered with
+`math_format.jinja` or `no_cot.jinja` (`tasks.prompts.easyr1_turn`) and scored by protocol
+`paper` (the default in these styles): `math.py:compute_score`'s accuracy on the last box, or
+`math.py:no_cot` on the whole response (`tasks.release.paper_score`, `no_cot_score`).
 
 Protocol `official`: MMMU's own parsing and evaluation, rule for rule, with one departure: where
 MMMU draws a random letter (no candidate found in a multiple-choice response) the answer is
-wrong and counted invalid. Reference: MMMU-Benchmark/MMMU `eval/eval_utils.py` at commit
-bb91f232fa7a7900395b264f69f57914f0c68ee1 (`parse_multi_choice_response`,
-`parse_open_response`, `extract_numbers`, `normalize_str`, `eval_multi_choice`, `eval_open`).
+wrong and counted invalid. Reference: MMMU-Benchmark/MMMU `mmmu/utils/eval_utils.py` at its head,
+commit bb0b95a945998d91dfef37e969e07d49d1139438 (2025-05-19), whose parsing and evaluation
+functions are unchanged since `eval/eval_utils.py` at bb91f232 (2023-11-26)
+(`parse_multi_choice_response`, `parse_open_response`, `extract_numbers`, `normalize_str`,
+`eval_multi_choice`, `eval_open`).
 - multiple choice (`parse_multiple_choice`): the characters `, . ! ? ; : '` are stripped from
   both ends one after another, in that order (each `strip` runs once), and the response is
   padded with a space on each side. Candidates: the letters written "(X)"; if none, the letters
@@ -47,8 +64,9 @@ The number patterns are MMMU's with a look-behind `(?<!\\d)` before the leading 
 can only start where a digit run starts, which is where MMMU's matches start too, so the
 matches are the same, in linear time (MMMU's patterns are quadratic in the length of a digit
 run; `tests/test_official.py` checks the equality).
-Style `cot` (ours, not MMMU's) reads the last `\\boxed{}` content when there is one and applies
-the rules above to it.
+Styles `cot` and `paper` (think/boxed prompts, not MMMU's) apply the rules above to the last
+`\\boxed{}` content; a response without one is wrong and invalid. Style `no_cot` applies them
+to the whole response.
 """
 
 from __future__ import annotations
@@ -61,7 +79,8 @@ from tasks.base import GenerationContract, Sample, Score
 from tasks.errors import HarnessError
 from tasks.extract import last_boxed
 from tasks.hubtask import HubTask, SkipRow
-from tasks.prompts import OPTION_LETTER, SHORT_ANSWER, with_cot
+from tasks.prompts import IMAGE_PLACEHOLDER, OPTION_LETTER, SHORT_ANSWER, with_cot
+from tasks.release import PaperAGeneral, preset_contract
 
 SUBJECTS = (
     "Accounting", "Agriculture", "Architecture_and_Engineering", "Art", "Art_Theory",
@@ -73,19 +92,46 @@ SUBJECTS = (
 LETTERS = "ABCDEFGHIJ"
 IMAGE_COLUMNS = tuple(f"image_{i}" for i in range(1, 8))
 _IMAGE_REF = re.compile(r"<image (\d+)>")
+BOXED_STYLES = ("cot", "paper")
 
 
-class MMMU(HubTask):
+def paper_prompt(question: str, options: list[Any], multiple_choice: bool, image: Any) -> tuple[str, list[Any]]:
+    """(prompt string, image references) of a row as Paper A's EasyR1 copy of MMMU would present
+    it (see the module docstring): the question, the options as "A. …" lines and the option-letter
+    instruction, or the short-answer instruction, one newline apart; each `<image N>` whose image
+    exists becomes an `<image>` placeholder in place."""
+    text = question
+    if multiple_choice:
+        text += "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options)) + "\n" + OPTION_LETTER
+    else:
+        text += "\n" + SHORT_ANSWER
+    refs: list[Any] = []
+
+    def placeholder(m: re.Match) -> str:
+        column = f"image_{m.group(1)}"
+        if column not in IMAGE_COLUMNS or image(column).is_null():
+            return m.group(0)
+        refs.append(image(column))
+        return IMAGE_PLACEHOLDER
+
+    text = _IMAGE_REF.sub(placeholder, text)
+    if not refs:  # no reference: the row's images, in front (EasyR1 prefixes `<image>` to such a prompt)
+        refs = [image(c) for c in IMAGE_COLUMNS if not image(c).is_null()]
+        text = IMAGE_PLACEHOLDER * len(refs) + text
+    return text, refs
+
+
+class MMMU(PaperAGeneral, HubTask):
     name = "mmmu"
-    version = "3"
+    version = "4"
     description = "MMMU val: 30 subjects, multiple-choice and open, interleaved images"
     hub_id = "MMMU/MMMU"
     hub_splits = {"test": "validation"}
     hub_columns = ("id", "question", "options", "answer", "question_type")
     image_columns = IMAGE_COLUMNS
     sources = ("hub", "dataset folder", "parquet")
-    prompt_styles = ("standard", "cot")
-    protocols = ("official",)
+    prompt_styles = ("standard", "cot", "paper", "no_cot")
+    protocols = ("official", "paper")
     defaults: ClassVar[dict[str, Any]] = {"style": "standard", "subjects": "all", **HubTask.defaults}
 
     def validate(self) -> None:
@@ -114,6 +160,10 @@ class MMMU(HubTask):
         mc = row["question_type"] == "multiple-choice"
         if mc and not options:
             raise SkipRow("a multiple-choice question without options")
+        meta = {"question_type": row["question_type"], "options": options}
+        if self.rft_style():
+            prompt, refs = paper_prompt(row["question"], options, mc, image)
+            return Sample(str(row["id"]), self.paper_turn(prompt, bool(refs)), row["answer"], refs, meta)
         text = row["question"].strip()
         if mc:
             text += "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options)) + "\n\n" + OPTION_LETTER
@@ -134,17 +184,19 @@ class MMMU(HubTask):
             pos = m.end()
         if text[pos:].strip():
             parts.append({"type": "text", "text": text[pos:]})
-        meta = {"question_type": row["question_type"], "options": options}
         return Sample(str(row["id"]), [{"role": "user", "content": parts}], row["answer"], refs, meta)
 
-    def contract(self) -> GenerationContract:
+    def default_contract(self) -> GenerationContract:
+        if self.rft_style():
+            return preset_contract(self.preset)
         return GenerationContract(max_new_tokens=1024 if self.style == "cot" else 128)
 
     def score(self, response: str, sample: Sample) -> Score:
         text = response
-        if self.style == "cot":
-            boxed = last_boxed(response)
-            text = boxed if boxed is not None else response
+        if self.style in BOXED_STYLES:
+            text = last_boxed(response)
+            if text is None:  # the think/boxed styles: no box, no answer
+                return Score(0.0, None, False, {"acc": 0.0})
         if sample.meta["question_type"] == "multiple-choice":
             options = sample.meta["options"]
             letter = parse_multiple_choice(text, {chr(ord("A") + i): str(o) for i, o in enumerate(options)})

@@ -12,7 +12,9 @@ Coordinates (`coords`):
   `smart_resize(height, width, factor=28, min_pixels, max_pixels)` of transformers (defaults
   3,136 and 12,845,056, the values of Qwen2.5-VL-7B-Instruct's processor config; set
   `min_pixels` / `max_pixels` to a model's own). The gold box is scaled by (resized / original)
-  per axis into the same frame. Qwen2.5-VL grounds in these coordinates.
+  per axis into the same frame. Qwen2.5-VL grounds in these coordinates. With image bounds
+  (`image_min_pixels` / `image_max_pixels`), the processor resizes the bounded image, so the frame
+  is `smart_resize` of `tasks.images.bounded_size`.
 - `pixels`: absolute pixels of the original image.
 - `norm1000`: 0–1000 on each axis (Qwen2-VL's convention).
 Prompt: the image, then "Locate the region this sentence describes and give its bounding box as
@@ -37,6 +39,7 @@ from typing import Any, ClassVar
 from tasks.base import GenerationContract, Sample, Score
 from tasks.errors import HarnessError
 from tasks.hubtask import HubTask
+from tasks.images import bounded_size
 from tasks.prompts import user_turn
 
 SUBSETS = ("val", "test", "testA", "testB")
@@ -70,7 +73,7 @@ def box_iou(pred: tuple[float, ...], gold: tuple[float, ...], width: float, heig
 
 class RefCOCO(HubTask):
     name = "refcoco"
-    version = "1"
+    version = "2"
     description = "RefCOCO grounding (Paper B's probe): box for a referring expression; Acc@IoU>=0.5"
     metric = "acc@iou0.5"
     hub_id = "lmms-lab/RefCOCO"
@@ -103,6 +106,8 @@ class RefCOCO(HubTask):
             return 1000.0, 1000.0
         from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
+        contract = self.contract()  # the processor sees the image after the contract's bounds
+        width, height = bounded_size(width, height, contract.min_pixels, contract.max_pixels)
         h, w = smart_resize(height, width, factor=28, min_pixels=self.params["min_pixels"], max_pixels=self.params["max_pixels"])
         return float(w), float(h)
 
@@ -125,7 +130,7 @@ class RefCOCO(HubTask):
             samples.append(Sample(f"{row['question_id']}/{k}", user_turn(text, 1), [round(v, 4) for v in gold], [picture], meta))
         return samples
 
-    def contract(self) -> GenerationContract:
+    def default_contract(self) -> GenerationContract:
         return GenerationContract(max_new_tokens=64)
 
     def score(self, response: str, sample: Sample) -> Score:

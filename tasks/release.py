@@ -1,14 +1,28 @@
-"""What Paper A's seven CPT tasks share: their sources, the two prompt styles and the `paper`
-and `official` scoring protocols.
+"""What Paper A's seven CPT tasks share: their sources, the three prompt styles, the evaluation
+settings of each style and the `paper` and `official` scoring protocols.
 
 Sources: see `tasks/hubtask.py` (hub id, local copy, parquet, the release's LLaMA-Factory JSON,
-EasyR1 parquet); each task words a hub row's prompt as the release does.
+EasyR1 parquet). Every source yields the release's prompt string for an item: its `<image>`
+placeholders and text exactly as the release's LLaMA-Factory JSON and EasyR1's parquet hold them
+(ScienceQA, TextVQA, VizWiz, GQA and Super-CLEVR: "<image>\\n…"; Geometry3K and PathVQA:
+"<image>…" with no newline); a hub row is worded the same way.
 
-Prompt styles: `paper` (default), the release's user text followed by Paper A's think/boxed
-instruction (its RFT format); `direct`, the release's user text alone (what Paper A's SFT trains
-on and what SFT models answer); `no_cot`, the release's user text followed by " You MUST provide
-the final answer directly." (the wording of EasyR1's `examples/format_prompt/no_cot.jinja` in
-Paper A's code, for its "GRPO w/o CoT" ablation; the text is trimmed first, as for `paper`).
+Prompt styles, each rendered as the code that evaluates it renders the prompt string
+(`tasks.prompts`):
+- `paper` (default): Paper A's RFT evaluation, EasyR1's `_build_messages` with
+  `math_format.jinja`: the trimmed prompt, one space, the think/boxed instruction; split at
+  `<image>` with every text piece kept as written. Geometry3K and PathVQA drop the release's
+  trailing short-answer line: Paper A's EasyR1 runs read their hub rows (`problem`, `question`),
+  which have none (`EasyR1/examples/test.sh`: `hiyouga/geometry3k@test`, `flaviagiammarino/
+  path-vqa@test` with `data.prompt_key=question`).
+- `no_cot`: the same with `no_cot.jinja` (" You MUST provide the final answer directly."), Paper
+  A's "GRPO w/o CoT" runs and its NOCOT evaluations.
+- `direct`: the release's prompt alone, as LLaMA-Factory trains and evaluates SFT stages on it
+  (its Qwen2-VL plugin puts the image tokens in place of `<image>`, the text around it kept).
+Evaluation settings: `paper` and `no_cot` follow the `paper-a` preset (`tasks.presets.PAPER_A`:
+temperature 0.5, top_p 0.99, 1,024 new tokens, images bounded to [262,144, 4,194,304] pixels
+EasyR1's way, prompts over 6,144 characters left out); `direct` decodes greedily, up to 64 new
+tokens, with LLaMA-Factory's image bounds [1,024, 4,194,304] (`LLAMAFACTORY_IMAGE_BOUNDS`).
 
 Protocol `paper`, exactly Paper A's reward code (EasyR1 `reward_function/math.py` with the PyPI
 package `mathruler`):
@@ -46,9 +60,11 @@ import logging
 from typing import Any, ClassVar
 
 from tasks.base import GenerationContract, Sample, Score
+from tasks.errors import HarnessError
 from tasks.extract import format_think_boxed, last_boxed, rollout_filter_answer, strip_markup_whitespace
 from tasks.hubtask import HubTask
-from tasks.prompts import with_cot, with_no_cot
+from tasks.presets import LLAMAFACTORY_IMAGE_BOUNDS, PAPER_A, EvalPreset
+from tasks.prompts import NO_COT_INSTRUCTION, SHORT_ANSWER, THINK_BOXED_INSTRUCTION, easyr1_turn, join_parts
 
 # mathruler's LaTeX-to-text step logs a warning for every odd macro it meets; scores are unaffected.
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
@@ -98,31 +114,90 @@ def _closed_last_box(text: str) -> bool:
     return False
 
 
+RFT_STYLES = ("paper", "no_cot")  # the styles Paper A evaluates with EasyR1
+
+
+def preset_contract(preset: EvalPreset) -> GenerationContract:
+    """The generation contract of an evaluation preset."""
+    return GenerationContract(
+        max_new_tokens=preset.max_new_tokens, temperature=preset.temperature, top_p=preset.top_p, top_k=preset.top_k,
+        repetition_penalty=preset.repetition_penalty, min_pixels=preset.min_pixels, max_pixels=preset.max_pixels,
+    )
+
+
+def rft_turn(prompt: str, has_images: bool, style: str) -> list[dict[str, Any]]:
+    """The user turn EasyR1 builds from a prompt string in an RFT style (`paper`: math_format,
+    `no_cot`: no_cot format prompt)."""
+    return easyr1_turn(prompt, has_images, THINK_BOXED_INSTRUCTION if style == "paper" else NO_COT_INSTRUCTION)
+
+
+class PaperAGeneral:
+    """Paper A's evaluation of a general benchmark (mixed into `mmmu`, `mmlu_pro`, `pope`): styles
+    `paper` and `no_cot` build the row's prompt string as Paper A's copy of the benchmark presents
+    it (`paper_prompt`, each task's docstring says where that is documented), render it as EasyR1
+    does, follow the `paper-a` preset and default to the `paper` protocol: `paper_score` in the
+    `paper` style, `no_cot_score` in `no_cot` (`EasyR1/examples/test.sh`: the COT_* runs use
+    `test.yaml`'s `math.py:compute_score`, the NOCOT_* runs `no_cot.jinja` with `math.py:no_cot`).
+    The protocol `paper` scores only these styles."""
+
+    style: str | None
+    protocols: tuple[str, ...]
+    name: str
+
+    def rft_style(self) -> bool:
+        return self.style in RFT_STYLES
+
+    @property
+    def preset(self) -> EvalPreset | None:
+        return PAPER_A if self.rft_style() else None
+
+    def default_protocol(self) -> str:
+        return "paper" if self.rft_style() else self.protocols[0]
+
+    def available_protocols(self) -> tuple[str, ...]:
+        return self.protocols if self.rft_style() else tuple(p for p in self.protocols if p != "paper")
+
+    def check_protocol(self, protocol: str, samples: list[Sample]) -> None:
+        if protocol == "paper" and not self.rft_style():
+            raise HarnessError(f"{self.name}: protocol paper scores Paper A's prompts; use {self.name}:style=paper (or no_cot)")
+
+    def paper_turn(self, prompt: str, has_images: bool) -> list[dict[str, Any]]:
+        return rft_turn(prompt, has_images, str(self.style))
+
+    def score_paper(self, response: str, sample: Sample) -> Score:
+        gold = str(sample.target)
+        return paper_score(response, gold) if self.style == "paper" else no_cot_score(response, gold)
+
+
 class ReleaseTask(HubTask):
-    """Base of the seven CPT tasks: HubTask's sources plus `style` (`paper` | `direct`)."""
+    """Base of the seven CPT tasks: HubTask's sources plus `style` (`paper` | `direct` | `no_cot`)."""
 
     prompt_styles: ClassVar[tuple[str, ...]] = ("paper", "direct", "no_cot")
     protocols: ClassVar[tuple[str, ...]] = ("paper",)
     defaults: ClassVar[dict[str, Any]] = {"style": "paper", **HubTask.defaults}
+    rft_drops_short_answer: ClassVar[bool] = False  # Geometry3K, PathVQA: see the module docstring
 
-    def rft_training_prompt(self) -> bool:
-        """Whether hub rows are being read as RFT training prompts (train split, `paper` or
-        `no_cot` style): some of Paper A's RFT stages read other hub columns than its SFT files."""
-        return getattr(self, "split", "test") == "train" and self.style in ("paper", "no_cot")
+    @property
+    def preset(self) -> EvalPreset | None:
+        return PAPER_A if self.style in RFT_STYLES else None
+
+    def rft_style(self) -> bool:
+        return self.style in RFT_STYLES
 
     def finish(self, samples: list[Sample], split: str) -> list[Sample]:
-        if self.style in ("paper", "no_cot"):
-            add = with_cot if self.style == "paper" else with_no_cot
+        if self.rft_style():
             for s in samples:
-                texts = [p for p in s.messages[0]["content"] if p["type"] == "text"]
-                if texts:
-                    texts[-1]["text"] = add(texts[-1]["text"])
+                prompt = join_parts(s.messages[0]["content"])
+                if self.rft_drops_short_answer:
+                    prompt = prompt.removesuffix("\n" + SHORT_ANSWER)
+                s.messages = rft_turn(prompt, bool(s.images), self.style)
         return samples
 
-    def contract(self) -> GenerationContract:
-        if self.style == "paper":  # Paper A's evaluation: one sample at temperature 0.5
-            return GenerationContract(max_new_tokens=1024, temperature=0.5)
-        return GenerationContract(max_new_tokens=64)
+    def default_contract(self) -> GenerationContract:
+        if self.rft_style():
+            return preset_contract(PAPER_A)
+        low, high = LLAMAFACTORY_IMAGE_BOUNDS
+        return GenerationContract(max_new_tokens=64, min_pixels=low, max_pixels=high)
 
     def score(self, response: str, sample: Sample) -> Score:
         if self.style == "paper":

@@ -16,7 +16,8 @@ decodes it only when a model needs it, so scoring stored responses never reads i
 LLaMA-Factory "sharegpt" JSON (the format of Paper A's released test files): a list of items
 `{"messages": [{"role": "user", "content": "<image>\\n…"}, {"role": "assistant", "content": GOLD}],
 "images": [REL_PATH, …]}`, optionally with `id` and other fields (kept in `meta`). Each `<image>`
-placeholder in the user text is one image, in order. A sample's id is its `id` field when present,
+placeholder in the user text is one image, in order; the text around the placeholders is kept
+exactly as written (`tasks.prompts.split_at_images`). A sample's id is its `id` field when present,
 else its index in the file as a string.
 
 Images are paths, resolved against `image_root` (default: the JSON file's folder) and opened only
@@ -36,8 +37,7 @@ from typing import Any, Iterator
 
 from tasks.base import Sample
 from tasks.errors import HarnessError
-
-IMAGE_PLACEHOLDER = "<image>"
+from tasks.prompts import IMAGE_PLACEHOLDER, easyr1_prompt, prompt_turn
 
 
 def looks_like_hub_id(text: str) -> bool:
@@ -89,23 +89,11 @@ def _sample_from_item(item: Any, index: int, root: Path, path: Path) -> Sample:
     meta = {k: v for k, v in item.items() if k not in ("messages", "images", "id")}
     return Sample(
         id=sid,
-        messages=[{"role": "user", "content": user_parts(text)}],
+        messages=prompt_turn(text),
         target=answers[-1]["content"],
         images=[root / p for p in images],
         meta=meta,
     )
-
-
-def user_parts(text: str) -> list[dict[str, Any]]:
-    """Split user text at `<image>` placeholders into image and text parts, in order."""
-    parts: list[dict[str, Any]] = []
-    chunks = text.split(IMAGE_PLACEHOLDER)
-    for i, chunk in enumerate(chunks):
-        if i > 0:
-            parts.append({"type": "image"})
-        if chunk.strip():
-            parts.append({"type": "text", "text": chunk.strip("\n")})
-    return parts
 
 
 def _image_available(image: Any) -> bool:
@@ -302,7 +290,9 @@ def require_columns(table: Any, columns: list[str], data: str, schema: str) -> N
 def load_easyr1(path: str, image_root: str | None = None) -> list[Sample]:
     """EasyR1-style parquet: `problem` (with `<image>` placeholders), `answer`, optional
     `images` (images stored in the table, or paths resolved against `image_root`, default the
-    file's folder) and optional `id`. A sample's id is its `id` or its row index."""
+    file's folder) and optional `id`. A sample's id is its `id` or its row index. A problem with
+    images but no placeholder gets one in front, as EasyR1's `_build_messages` does
+    (`tasks.prompts.easyr1_prompt`); the placeholders must then match the images."""
     table = open_table(path, "table", "train")
     require_columns(table, ["problem", "answer"], path, "EasyR1 (problem, answer, images)")
     root = Path(image_root) if image_root else Path(path).parent
@@ -316,7 +306,8 @@ def load_easyr1(path: str, image_root: str | None = None) -> list[Sample]:
         if images is not None:
             raw = images[index]["images"] or []
             refs = [root / r if isinstance(r, str) else LazyImage(images, index, "images", k) for k, r in enumerate(raw)]
-        n = row["problem"].count(IMAGE_PLACEHOLDER)
+        problem = easyr1_prompt(row["problem"], bool(refs), None)
+        n = problem.count(IMAGE_PLACEHOLDER)
         if n != len(refs):
             raise HarnessError(f"{where}: {n} {IMAGE_PLACEHOLDER} placeholders but {len(refs)} images")
         sid = str(row["id"]) if row.get("id") is not None else str(index)
@@ -324,5 +315,5 @@ def load_easyr1(path: str, image_root: str | None = None) -> list[Sample]:
             raise HarnessError(f"{where}: duplicate id {sid!r}")
         seen.add(sid)
         meta = {k: v for k, v in row.items() if k not in ("problem", "answer", "id")}
-        samples.append(Sample(sid, [{"role": "user", "content": user_parts(row["problem"])}], str(row["answer"]), refs, meta))
+        samples.append(Sample(sid, prompt_turn(problem), str(row["answer"]), refs, meta))
     return samples

@@ -3,8 +3,8 @@
 Hub `lmms-lab/textvqa` (splits train / validation / test; our `test` is the hub's validation,
 5,000 items, as in the release), fields relied on: `question_id`, `question`, `ocr_tokens`
 (list), `answers` (the ten human answers), `image`. Sample id: `question_id`. Prompt, as in the
-release: `{question}\\nReference OCR token:{tokens joined by ","}\\n` + "Answer the question using a
-single word or phrase."; gold: the most common human answer (`tasks.vqa.most_common_answer`),
+release: "<image>\\n" + `{question}\\nReference OCR token:{tokens joined by ","}\\n` + "Answer the
+question using a single word or phrase."; gold: the most common human answer (`tasks.vqa.most_common_answer`),
 with all ten kept in `meta["answers"]` for the `official` protocol (the VQA accuracy of
 `tasks.vqa`, to the letter of the official code). The release's JSON carries one answer only,
 and the official formula needs the other annotators: `official` refuses such data up front
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from tasks.base import Sample
 from tasks.errors import HarnessError
-from tasks.prompts import SHORT_ANSWER, user_turn
+from tasks.prompts import IMAGE_PLACEHOLDER, SHORT_ANSWER, prompt_turn
 from tasks.release import ReleaseTask
 from tasks.vqa import most_common_answer, vqa_soft_accuracy
 
@@ -42,13 +42,13 @@ class VQATask(ReleaseTask):
 
 class TextVQA(VQATask):
     name = "textvqa"
-    version = "3"
+    version = "4"
     description = "Paper A CPT stage 2: TextVQA val with OCR tokens; short text"
     hub_id = "lmms-lab/textvqa"
     hub_splits = {"test": "validation", "train": "train"}
     hub_columns = ("question_id", "question", "ocr_tokens", "answers")
 
     def from_hub_row(self, row, index, image):
-        text = f"{row['question'].strip()}\nReference OCR token:{','.join(row['ocr_tokens'] or [])}\n{SHORT_ANSWER}"
+        text = f"{IMAGE_PLACEHOLDER}\n{row['question'].strip()}\nReference OCR token:{','.join(row['ocr_tokens'] or [])}\n{SHORT_ANSWER}"
         answers = list(row["answers"])
-        return Sample(str(row["question_id"]), user_turn(text, 1), most_common_answer(answers), [image("image")], {"answers": answers})
+        return Sample(str(row["question_id"]), prompt_turn(text), most_common_answer(answers), [image("image")], {"answers": answers})

@@ -1,11 +1,15 @@
 """The VQA accuracy of the official VQA evaluation code, rule for rule (used by TextVQA and
 VizWiz under the `official` protocol).
 
-Reference: GT-Vision-Lab/VQA, `PythonEvaluationTools/vqaEvaluation/vqaEval.py` at commit
-c4e6a0e4e84b9702d99800d3393652d92b5df224 (`VQAEval.evaluate`, `processPunctuation`,
-`processDigitArticle`). What it does, and so what this module does:
+Reference: GT-Vision-Lab/VQA, `PythonEvaluationTools/vqaEvaluation/vqaEval.py` at the
+repository's head, commit a013f0043c1e2cdc995922dfe257f7149aa9af06 (2021-03-11, "Fixed
+processing answers bug"; `VQAEval.evaluate`, `processPunctuation`, `processDigitArticle`). What it
+does, and so what this module does:
 
-The prediction: newlines and tabs become spaces, surrounding whitespace is stripped, then
+The prediction and every human answer: newlines and tabs become spaces and surrounding
+whitespace is stripped. Then, only when the (stripped) human answers are not all identical, the
+prediction and each answer go through both steps below; when they are all identical, all are
+compared as they are (so "Dakota" or "dakota." never equals ten stripped "dakota"):
 1. punctuation (`vqa_punctuation`): for each of ``; / [ ] " { } ( ) = + \\ _ - > < @ ` , ? !``
    in that order: if the *original* text has that character next to a space, or holds a
    digit-comma-digit group anywhere, the character is deleted, otherwise it becomes a space;
@@ -16,8 +20,8 @@ The prediction: newlines and tabs become spaces, surrounding whitespace is strip
    a key of the reference's contraction table (`CONTRACTIONS`, copied entry for entry, including
    its entries that can never match after lower-casing and its reversed "somebody'd") is
    replaced by its value; words are joined by single spaces.
-The human answers: when they are not all identical, each goes through step 1 only (no strip,
-no lower case, no number words); when all are identical they are compared as written.
+(Before a013f00 the prediction always went through both steps and the answers through step 1
+only, unstripped; `official` follows the current code.)
 Accuracy: for each answer i, min(1, number of the *other* answers equal to the prediction / 3);
 the mean over i. (The reference's answers are records with distinct `answer_id`s, so "the other
 answers" are the other positions even when two answers have the same text.)
@@ -92,8 +96,13 @@ def vqa_digits_articles(text: str) -> str:
 
 
 def vqa_prediction(text: str) -> str:
-    """The prediction as the reference compares it: whitespace clean-up, steps 1 and 2."""
-    return vqa_digits_articles(vqa_punctuation(text.replace("\n", " ").replace("\t", " ").strip()))
+    """A text as the reference compares it when the answers disagree: whitespace clean-up, steps
+    1 and 2."""
+    return vqa_digits_articles(vqa_punctuation(_whitespace(text)))
+
+
+def _whitespace(text: str) -> str:
+    return text.replace("\n", " ").replace("\t", " ").strip()
 
 
 def vqa_soft_accuracy(pred: str, answers: list[str]) -> float:
@@ -102,8 +111,11 @@ def vqa_soft_accuracy(pred: str, answers: list[str]) -> float:
     use it on single-answer data (`tasks.textvqa.VQATask` refuses it)."""
     if not answers:
         return 0.0
-    p = vqa_prediction(pred)
-    gold = [vqa_punctuation(a) for a in answers] if len(set(answers)) > 1 else list(answers)
+    p = _whitespace(pred)
+    gold = [_whitespace(a) for a in answers]
+    if len(set(gold)) > 1:
+        p = vqa_digits_articles(vqa_punctuation(p))
+        gold = [vqa_digits_articles(vqa_punctuation(a)) for a in gold]
     total = 0.0
     for i in range(len(gold)):
         matches = sum(1 for j, g in enumerate(gold) if j != i and g == p)

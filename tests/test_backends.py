@@ -131,6 +131,24 @@ def test_vllm_gives_hfs_greedy_answers_and_resumes_after_a_kill(vllm_python, tex
 
 
 @pytest.mark.slow
+def test_vllm_sampling_params_carry_every_value_of_the_contract(vllm_python):
+    """vLLM's own `SamplingParams` built from a contract hold the values hf and openai send."""
+    code = (
+        "import json; from vllm import SamplingParams; from harness.engine.vllm import vllm_sampling_kwargs; "
+        "from tasks.base import GenerationContract as G; "
+        "p = SamplingParams(**vllm_sampling_kwargs(G(max_new_tokens=5, temperature=0.5, top_p=0.99, top_k=7, "
+        "repetition_penalty=1.1, stop=('x',)), 1234)); "
+        "print(json.dumps({k: getattr(p, k) for k in ('max_tokens', 'temperature', 'top_p', 'top_k', 'repetition_penalty', "
+        "'min_p', 'stop', 'seed', 'skip_special_tokens')}))"
+    )
+    r = subprocess.run([str(vllm_python), "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {
+        "max_tokens": 5, "temperature": 0.5, "top_p": 0.99, "top_k": 7, "repetition_penalty": 1.1, "min_p": 0.0,
+        "stop": ["x"], "seed": 1234, "skip_special_tokens": True}
+
+
+@pytest.mark.slow
 def test_vllm_refuses_what_it_cannot_load_in_one_line(vllm_python, tiny_model, tmp_path):
     """The tiny VL model's head size (16) has no vLLM CPU kernel: one line naming the folder."""
     run = tmp_path / "run"
@@ -212,6 +230,7 @@ class Endpoint:
 
     def __init__(self, models: list[str], mode: str = "ok"):
         self.models, self.mode, self.calls = models, mode, 0
+        self.requests: list[dict] = []  # every chat request body, as received
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -230,13 +249,15 @@ class Endpoint:
 
             def do_POST(self):
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                endpoint.requests.append(request)
                 endpoint.calls += 1
                 mode = endpoint.mode
                 if mode == "500" or (mode.startswith("fail-after-") and endpoint.calls > int(mode.split("-")[-1])):
                     return self._send(500, b'{"error": {"message": "boom"}}')
                 if mode == "garbage":
                     return self._send(200, b"{not json")
-                text = "answer for " + request["messages"][-1]["content"][:12]
+                content = request["messages"][-1]["content"]
+                text = "answer for " + (content if isinstance(content, str) else json.dumps(content))[:12]
                 finish = "length" if mode == "length" else "stop"
                 self._send(200, json.dumps({
                     "id": "x", "object": "chat.completion", "created": 0, "model": request["model"],

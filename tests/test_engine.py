@@ -82,7 +82,7 @@ def test_prepare_images_applies_pixel_budget_and_reports_missing(tmp_path):
     (small,) = prepare_images([big], max_pixels=100 * 100)
     assert small.width * small.height <= 100 * 100 and abs(small.width / small.height - 2) < 0.05
     with pytest.raises(HarnessError, match="image not found"):
-        prepare_images([tmp_path / "missing.png"], None)
+        prepare_images([tmp_path / "missing.png"])
 
 
 def test_unknown_backend():
@@ -91,12 +91,25 @@ def test_unknown_backend():
 
 
 def test_prepare_images_bounds_the_area_both_ways():
+    """EasyR1's `process_image` (verl/utils/dataset.py lines 57-76): scale by the square root of the
+    area ratio, truncate each side with int(), resize in the image's own mode, then RGB."""
+    import math
+
     from PIL import Image
 
     from harness.engine import prepare_images
 
     small, big = Image.new("RGB", (100, 50)), Image.new("RGB", (2000, 1000))
     up, down = prepare_images([small, big], max_pixels=1003520, min_pixels=200704)
-    assert up.width * up.height >= 200704 and abs(up.width / up.height - 2.0) < 0.05
-    assert down.width * down.height <= 1003520 and abs(down.width / down.height - 2.0) < 0.05
-    assert prepare_images([small], None)[0].size == (100, 50)
+    f_up, f_down = math.sqrt(200704 / 5000), math.sqrt(1003520 / 2_000_000)
+    assert up.size == (int(100 * f_up), int(50 * f_up)) == (633, 316)  # a few pixels under the bound, as in EasyR1
+    assert down.size == (int(2000 * f_down), int(1000 * f_down)) == (1416, 708)
+    assert prepare_images([small])[0].size == (100, 50)
+    # A palette image is resized as a palette image (PIL's default filter for mode P is nearest),
+    # then converted: no colour outside its palette appears.
+    pal = Image.new("P", (40, 20))
+    pal.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    pal.paste(1, (0, 0, 20, 20))
+    (bigger,) = prepare_images([pal], min_pixels=200 * 100)
+    assert bigger.mode == "RGB" and bigger.size == (200, 100)
+    assert {c for _, c in bigger.getcolors(maxcolors=1 << 16)} == {(255, 0, 0), (0, 0, 255)}

@@ -61,7 +61,7 @@ def test_source_kinds(data):
 def test_scienceqa_image_subset_and_release_prompt(data):
     samples = _load("scienceqa", data["scienceqa"], style="direct")
     assert [s.id for s in samples] == ["0", "2"]  # the text-only row is outside the task
-    assert _text(samples[1]) == "<IMG>Look at the picture.\nWhich is a mammal?\nA. trout\nB. otter\nC. newt\nAnswer with the option's letter from the given choices directly."
+    assert _text(samples[1]) == "<IMG>\nLook at the picture.\nWhich is a mammal?\nA. trout\nB. otter\nC. newt\nAnswer with the option's letter from the given choices directly."
     assert samples[1].target == "B"
     assert isinstance(samples[1].images[0], LazyImage)
     assert samples[1].images[0].load().convert("RGB").getpixel((0, 0)) == (0, 0, 255)
@@ -70,11 +70,11 @@ def test_scienceqa_image_subset_and_release_prompt(data):
 def test_textvqa_ten_answers_and_prompt(data):
     samples = _load("textvqa", data["textvqa"], style="direct")
     assert [s.id for s in samples] == ["34602", "34603"]
-    assert _text(samples[0]) == "<IMG>what is the brand of this camera?\nReference OCR token:DAKOTA,DIGITAL\nAnswer the question using a single word or phrase."
+    assert _text(samples[0]) == "<IMG>\nwhat is the brand of this camera?\nReference OCR token:DAKOTA,DIGITAL\nAnswer the question using a single word or phrase."
     assert "Reference OCR token:\n" in _text(samples[1])
     assert samples[0].target == "dakota" and len(samples[0].meta["answers"]) == 10
     task = get_task(f"textvqa:data={data['textvqa']},style=direct")
-    assert task.score_as("official", "Dakota.", samples[0]).value == 1.0
+    assert task.score_as("official", "Dakota.", samples[0]).value == 1.0  # the answers disagree: both normalised
     assert task.score_as("official", "dakota digital", samples[0]).value == pytest.approx(0.9)  # 3 annotators: min(1, 2/3) or 1
     assert task.score_as("official", "23.", samples[1]).value == 1.0
     assert task.score_as("official", "2", samples[1]).value == pytest.approx(0.3)
@@ -102,7 +102,9 @@ def test_geometry3k_hub_and_easyr1_give_the_same_samples(data):
     hub = _load("geometry3k", data["geometry3k"])
     easy = _load("geometry3k", data["easyr1"])
     assert [s.target for s in hub] == ["3", "\\frac{5}{2}"]
-    assert _text(hub[0]).startswith("<IMG>Find x.\nAnswer the question using a single word or phrase. You FIRST think")
+    # Paper A's RFT evaluation reads the hub's `problem`: no short-answer line in the `paper` style.
+    assert _text(hub[0]).startswith("<IMG>Find x. You FIRST think")
+    assert _text(_load("geometry3k", data["geometry3k"], style="direct")[0]) == "<IMG>Find x.\nAnswer the question using a single word or phrase."
     # An EasyR1 parquet's `problem` is the whole user text: no short-answer line is added.
     assert _text(easy[0]).startswith("<IMG>Find x. You FIRST think")
     assert [s.target for s in easy] == [s.target for s in hub]
@@ -239,18 +241,18 @@ def test_training_prompts_are_the_papers_training_files(train_data):
     """ScienceQA's training file prefixes the hint with "Context: " (its test file does not);
     Paper A's RFT stages for Geometry3K and PathVQA read the bare problem / question."""
     sqa = train_data["scienceqa"]
-    assert _prompt("scienceqa", sqa, "train", "direct").startswith("<IMG>Context: Look at the picture.\nWhich is a mammal?\nA. trout")
-    assert _prompt("scienceqa", sqa, "test", "direct").startswith("<IMG>Look at the picture.\nWhich is a mammal?")
-    assert _prompt("scienceqa", sqa, "train", "paper").startswith("<IMG>Context: Look at the picture.")
+    assert _prompt("scienceqa", sqa, "train", "direct").startswith("<IMG>\nContext: Look at the picture.\nWhich is a mammal?\nA. trout")
+    assert _prompt("scienceqa", sqa, "test", "direct").startswith("<IMG>\nLook at the picture.\nWhich is a mammal?")
+    assert _prompt("scienceqa", sqa, "train", "paper").startswith("<IMG>\nContext: Look at the picture.")
     geo, path = train_data["geometry3k"], train_data["pathvqa"]
     assert _prompt("geometry3k", geo, "train", "paper") == "<IMG>Find the area of the triangle. You FIRST think about the reasoning process as an internal monologue and then provide the final answer. The reasoning process MUST BE enclosed within <think> </think> tags. The final answer MUST BE put in \\boxed{}."
     assert _prompt("geometry3k", geo, "train", "no_cot") == "<IMG>Find the area of the triangle. You MUST provide the final answer directly."
     assert _prompt("geometry3k", geo, "train", "direct") == "<IMG>Find the area of the triangle.\nAnswer the question using a single word or phrase."
-    assert _prompt("geometry3k", geo, "test", "paper").startswith("<IMG>Find the area of the triangle.\nAnswer the question using a single word or phrase. You FIRST")
+    assert _prompt("geometry3k", geo, "test", "paper").startswith("<IMG>Find the area of the triangle. You FIRST")  # EasyR1's test.sh reads the hub rows
     assert _prompt("pathvqa", path, "train", "paper").startswith("<IMG>what are positively charged? You FIRST think")
     assert _prompt("pathvqa", path, "train", "no_cot") == "<IMG>what are positively charged? You MUST provide the final answer directly."
     assert _prompt("pathvqa", path, "train", "direct") == "<IMG>what are positively charged?\nAnswer the question using a single word or phrase."
-    assert _prompt("pathvqa", path, "test", "no_cot") == "<IMG>what are positively charged?\nAnswer the question using a single word or phrase. You MUST provide the final answer directly."
+    assert _prompt("pathvqa", path, "test", "no_cot") == "<IMG>what are positively charged? You MUST provide the final answer directly."
 
 
 def test_hub_revision_pins_and_overrides(monkeypatch, data):

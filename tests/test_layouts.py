@@ -65,7 +65,11 @@ def test_easyr1_and_llamafactory_runs_get_a_manifest(tmp_path, tiny_run):
     (lf / "saves" / "stage1_toy_science" / "trainer_state.json").write_text("{}")
     _copy(tiny_run / "stage1", lf / "saves" / "stage1_toy_science" / "checkpoint-5", 50)  # ignored
     manifest, found = propose_manifest(lf, str(tiny_run / "base"))
-    assert [(e["task"], e["path"]) for e in manifest["stages"]] == [("toy_science", "saves/stage1_toy_science"), ("toy_count", "saves/stage2_toy_count")]
+    # A LLaMA-Factory stage is evaluated as Paper A evaluates SFT stages: the direct style.
+    assert [(e["task"], e["path"], e["layout"]) for e in manifest["stages"]] == [
+        ("toy_science:style=direct", "saves/stage1_toy_science", "llamafactory"), ("toy_count", "saves/stage2_toy_count", "hf")]
+    manifest, _ = propose_manifest(lf, str(tiny_run / "base"), ["toy_science:style=cot", "toy_count"])
+    assert [e["task"] for e in manifest["stages"]] == ["toy_science:style=cot", "toy_count"]  # a style given is kept
 
 
 def test_fsdp_shards_without_merged_weights_name_the_merge_step(tmp_path, tiny_run):

@@ -40,6 +40,18 @@ def test_build_is_deterministic_and_complete(site, tmp_path):
                                    "entries/demo-sft.html", "index.html", "sort.js", "style.css"]
     index = (site / "index.html").read_text()
     assert "as reported, not re-run" in index and "/tmp" not in index
+    # Each entry says how every column was scored: style, protocol and preset.
+    entry = (site / "entries" / "demo-sft.html").read_text()
+    assert '<table id="protocols">' in entry
+    assert "<tr><td>toy_science:style=direct</td><td>direct</td><td>default</td><td>–</td></tr>" in entry
+
+
+def test_reference_rows_sit_beside_columns_scored_as_the_paper_scored_them():
+    from leaderboard.build import _references
+
+    rows = _references(["mmmu:style=paper", "mmmu"])
+    sft = next(r for r in rows if r["method"] == "SFT")
+    assert sft["deltas"]["mmmu:style=paper"]["text"] == "-12.0" and sft["deltas"]["mmmu"]["text"] == "–"
 
 
 def test_a_bundle_that_fails_the_check_stops_the_build(tmp_path):

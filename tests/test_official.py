@@ -54,17 +54,22 @@ def test_vqa_prediction_processing(raw, processed):
     assert vqa_prediction(raw) == processed
 
 
-def test_vqa_answers_get_punctuation_only_and_only_when_they_disagree():
+def test_vqa_normalises_prediction_and_answers_only_when_the_answers_disagree():
+    """vqaEval.py at a013f00: everything is stripped; the punctuation and digit/article steps run
+    on the prediction and the answers together, and only when the answers disagree."""
     assert vqa_punctuation("Two!") == "Two "
-    # Answers all identical: compared as written, so "Two" never equals the processed "2".
+    # Answers all identical: prediction and answers compared as they are (after the strip).
     assert vqa_soft_accuracy("two", ["Two"] * 10) == 0.0
-    assert vqa_soft_accuracy("two", ["2"] * 10) == 1.0
-    # Answers that disagree get punctuation processing only: no lower case, no number words.
-    assert vqa_soft_accuracy("two", ["Two"] * 9 + ["three"]) == 0.0
-    # "yes!" becomes "yes " (the "!" turns into a space and nothing strips it), which never equals
-    # a processed prediction: the official code scores this 0.
-    assert vqa_soft_accuracy("Yes!", ["yes!"] * 5 + ["no"] * 5) == 0.0
+    assert vqa_soft_accuracy("two", ["2"] * 10) == 0.0
+    assert vqa_soft_accuracy("Dakota", ["dakota"] * 10) == 0.0
+    assert vqa_soft_accuracy(" dakota\n", ["dakota"] * 10) == 1.0
+    assert vqa_soft_accuracy("dakota", [" dakota"] * 5 + ["dakota\t"] * 5) == 1.0  # identical once stripped
+    # Answers that disagree: both steps on both sides (lower case, number words, articles).
+    assert vqa_soft_accuracy("two", ["Two"] * 9 + ["three"]) == 1.0
+    assert vqa_soft_accuracy("2", ["two"] * 4 + ["three"] * 6) == 1.0
+    assert vqa_soft_accuracy("Yes!", ["yes!"] * 5 + ["no"] * 5) == pytest.approx(1.0)
     assert vqa_soft_accuracy("Yes!", ["yes"] * 5 + ["no"] * 5) == pytest.approx(1.0)
+    assert vqa_soft_accuracy("the cat", ["a cat"] * 3 + ["dog"] * 7) == pytest.approx(1.0 * 7 / 10 + (2 / 3) * 3 / 10)
 
 
 def test_vqa_soft_accuracy_counts_the_other_annotators():
@@ -81,7 +86,8 @@ def test_vqa_soft_accuracy_counts_the_other_annotators():
 def test_vqa_official_protocol_reads_the_box_and_refuses_single_answer_data():
     task = get_task("textvqa")
     sample = Sample("t", [], "dakota", meta={"answers": ["dakota"] * 10})
-    assert task.score_as("official", "<think>brand</think> \\boxed{Dakota}", sample).value == 1.0
+    assert task.score_as("official", "<think>brand</think> \\boxed{dakota}", sample).value == 1.0
+    assert task.score_as("official", "<think>brand</think> \\boxed{Dakota}", sample).value == 0.0  # ten identical answers: as written
     unboxed = task.score_as("official", "dakota", sample)
     assert (unboxed.value, unboxed.valid) == (0.0, False)
     assert get_task("textvqa:style=direct").score_as("official", "dakota", sample).value == 1.0
@@ -185,12 +191,15 @@ def test_mmmu_cot_style_reads_the_box():
         ("Answer: C", "C"),
         ("x Answer: Answer: B\nAnswer: C", "B"),  # the first line holding one; its last occurrence
         ("nothing\nanswer:\n\n  E then F", "E"),  # "\s*" crosses newlines
-        ("The correct option is D.", "D"),  # extract_final: the last capital A–J
+        ("The correct option is D.", "D"),  # extract_final: the last standalone capital A–J
         ("(D)", "D"),
         ("D", "D"),
-        ("I think so", "I"),  # any capital A–J, even the pronoun
-        ("Answer is (c)", "A"),  # the capital A of "Answer" is the last capital A–J
-        ("answer is (c)", None),  # no capital A–J at all: MMLU-Pro would guess; wrong and invalid
+        ("D. Iron 3", "D"),  # the "I" of "Iron" stands in a word
+        ("I think so", "I"),  # a standalone pronoun "I" is the letter I
+        ("Between B and C, C", "C"),
+        ("Answer is (c)", None),  # no standalone capital A–J: MMLU-Pro would guess; wrong and invalid
+        ("DATA", None),
+        ("answer is (c)", None),
         ("the answer is (K)", None),
         ("no idea", None),
     ],
@@ -200,7 +209,8 @@ def test_mmlu_pro_official_extraction(response, letter):
 
 
 MMLU_TEXT = st.lists(
-    st.sampled_from(["answer is ", "Answer:", "answer:", "answer is (", ")", "A", "C", "J", "K", "a", " ", "\n", "x", "The "]),
+    st.sampled_from(["answer is ", "Answer:", "answer:", "answer is (", ")", "A", "C", "J", "K", "a", " ", "\n", "x", "The ",
+                     "D.", "Iron", "_", "é", "1", "I", "-"]),
     max_size=20,
 ).map("".join)
 
@@ -210,8 +220,8 @@ MMLU_TEXT = st.lists(
 def test_mmlu_pro_official_equals_mmlu_pro_patterns(text):
     """Rule by rule, the letter MMLU-Pro's three regular expressions give."""
     expected = None
-    for pattern, group in ((r"answer is \(?([A-J])\)?", 1), (r".*[aA]nswer:\s*([A-J])", 1), (r"[A-J](?=[^A-J]*$)", 0)):
-        m = re.search(pattern, text)
+    for pattern, group in ((r"answer is \(?([A-J])\)?", 1), (r".*[aA]nswer:\s*([A-J])", 1), (r"\b[A-J]\b(?!.*\b[A-J]\b)", 0)):
+        m = re.search(pattern, text, re.DOTALL if group == 0 else 0)
         if m:
             expected = m.group(group)
             break
@@ -242,7 +252,8 @@ def test_mmlu_pro_official_score_marks_invalid():
     s = task.score("no idea", Sample("q", [], "A"))
     assert (s.value, s.valid) == (0.0, False)
     assert task.score("so the answer is (A).", Sample("q", [], "A")).value == 1.0
-    assert task.protocols == ("official", "last_answer")
+    assert task.available_protocols() == ("official", "last_answer")
+    assert get_task("mmlu_pro:style=paper").available_protocols() == ("official", "last_answer", "paper")
 
 
 # ---- POPE (evaluate.py) ----------------------------------------------------------------------

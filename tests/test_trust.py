@@ -83,7 +83,7 @@ def test_a_local_dataset_folder_rewritten_in_place_is_read_again(tmp_path):
     os.utime(parquet, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime: datasets' own cache key
     after = task.load("test")
     text = lambda s: s.messages[0]["content"][-1]["text"]  # noqa: E731
-    assert text(before[0]) != text(after[0]) and text(after[0]).startswith("What is written on the can?")
+    assert text(before[0]) != text(after[0]) and text(after[0]).startswith("\nWhat is written on the can?")
 
 
 @pytest.fixture()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,9 +49,11 @@ def request_seed(base_seed: int, task: str, sample_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def prepare_images(images: list[Any], max_pixels: int | None, min_pixels: int | None = None) -> list[Image.Image]:
-    """Open paths, convert to RGB, and resize (aspect kept) any image over `max_pixels` down to
-    it, and any image under `min_pixels` up to it (EasyR1's training bounds)."""
+def prepare_images(images: list[Any], min_pixels: int | None = None, max_pixels: int | None = None) -> list[Image.Image]:
+    """Open paths and dataset images, then apply the contract's area bounds and convert to RGB the
+    way Paper A's code does (`tasks.images.bound_image`), before any processor sees them."""
+    from tasks.images import bound_image
+
     out = []
     for img in images:
         if callable(getattr(img, "load", None)) and not isinstance(img, Image.Image):  # tasks.sources.LazyImage
@@ -66,15 +67,30 @@ def prepare_images(images: list[Any], max_pixels: int | None, min_pixels: int | 
                 img.load()
             except OSError as e:
                 raise HarnessError(f"cannot read image {path}: {e}") from None
-        img = img.convert("RGB")
-        if max_pixels and img.width * img.height > max_pixels:
-            scale = math.sqrt(max_pixels / (img.width * img.height))
-            img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.BICUBIC)
-        elif min_pixels and img.width * img.height < min_pixels:
-            scale = math.sqrt(min_pixels / (img.width * img.height))
-            img = img.resize((math.ceil(img.width * scale), math.ceil(img.height * scale)), Image.BICUBIC)
-        out.append(img)
+        out.append(bound_image(img, min_pixels, max_pixels))
     return out
+
+
+def contract_images(images: list[Any], contract: GenerationContract) -> list[Image.Image]:
+    """`prepare_images` with the contract's bounds."""
+    return prepare_images(images, contract.min_pixels, contract.max_pixels)
+
+
+def sampling_parameters(contract: GenerationContract, seed: int) -> dict[str, Any]:
+    """Every decoding value of one request, named as vLLM's `SamplingParams` and the OpenAI API
+    name them; every backend sends all of them, so a checkpoint's `generation_config.json` (or a
+    server's defaults drawn from it) decides none. `top_k` -1 is off; the seed drives this
+    request's sampling alone (greedy contracts ignore it)."""
+    return {
+        "max_tokens": contract.max_new_tokens,
+        "temperature": contract.temperature,
+        "top_p": contract.top_p,
+        "top_k": contract.top_k,
+        "repetition_penalty": contract.repetition_penalty,
+        "min_p": 0.0,  # no contract asks for it; sent so that no server default applies
+        "stop": list(contract.stop),
+        "seed": seed,
+    }
 
 
 def text_of(content: Any) -> str:

@@ -12,8 +12,14 @@ Two batching modes (`batching=`):
   holds padding, and a row's result is the same alone or in a batch of eight (a test checks
   this); batches are often nearly empty on real mixes.
 Sampling draws per row from a generator seeded by (request seed, step) through the Gumbel-max
-trick, so it is exact sampling from the tempered, top-p-filtered distribution, and in `exact`
-mode independent of batch company.
+trick, so it is exact sampling from the tempered, top-k- and top-p-filtered distribution (vLLM's
+order: repetition penalty, temperature, top-k, top-p), and in `exact` mode independent of batch
+company.
+
+Decoding is the contract's alone: the model's generation config is replaced at load by one that
+holds only its end-of-sequence and padding ids (the stop tokens, which vLLM also takes from
+`generation_config.json`), and every other value (sampling, repetition penalty, new tokens) is
+passed explicitly, so a checkpoint's `generation_config.json` changes no response.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList
+from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
-from harness.engine.base import Backend, Request, chat_messages, cut_at_stop, prepare_images
+from harness.engine.base import Backend, Request, chat_messages, contract_images, cut_at_stop
 from harness.errors import HarnessError
 from tasks.base import GenerationContract
 
@@ -69,17 +75,42 @@ def default_device_and_dtype() -> tuple[str, str]:
     return ("cuda", "bfloat16") if torch.cuda.is_available() else ("cpu", "float32")
 
 
+def chat_prompt(processor: Any, req: Request) -> str:
+    """The exact text a model folder's processor (or bare tokenizer) makes of a request: its chat
+    template applied to the messages, with the generation prompt; image parts become the
+    template's image tokens. A request with a raw `prompt` (text only) is taken as it is."""
+    if req.prompt is not None:
+        if req.images:
+            raise HarnessError(f"sample {req.id}: a raw prompt takes no images")
+        return req.prompt
+    n_image_parts = sum(
+        1 for m in req.messages if isinstance(m.get("content"), list)
+        for p in m["content"] if p.get("type") == "image"
+    )
+    if n_image_parts != len(req.images):
+        raise HarnessError(f"sample {req.id}: {n_image_parts} image placeholders but {len(req.images)} images")
+    if hasattr(processor, "image_processor"):
+        return processor.apply_chat_template(req.messages, add_generation_prompt=True, tokenize=False)
+    if req.images:
+        raise HarnessError(f"sample {req.id} has images but the model takes text only")
+    tokenizer = getattr(processor, "tokenizer", processor)
+    return tokenizer.apply_chat_template(chat_messages(req, []), add_generation_prompt=True, tokenize=False)
+
+
 class SeededSampling(LogitsProcessor):
     """Turns greedy decoding into per-row seeded sampling: temperature, then top-p filtering,
     then Gumbel noise from a generator seeded by (row seed, step); argmax of the result is a
     sample from the filtered distribution."""
 
-    def __init__(self, seeds: list[int], temperature: float, top_p: float, prompt_len: int):
-        self.seeds, self.temperature, self.top_p, self.prompt_len = seeds, temperature, top_p, prompt_len
+    def __init__(self, seeds: list[int], temperature: float, top_p: float, prompt_len: int, top_k: int = -1):
+        self.seeds, self.temperature, self.top_p, self.prompt_len, self.top_k = seeds, temperature, top_p, prompt_len, top_k
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         step = input_ids.shape[1] - self.prompt_len
         logits = scores.float() / self.temperature
+        if 0 < self.top_k < logits.shape[-1]:
+            kth = torch.topk(logits, self.top_k, dim=-1).values[..., -1:]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
         if self.top_p < 1.0:
             probs, order = torch.sort(torch.softmax(logits, dim=-1), descending=True, dim=-1)
             before = torch.cumsum(probs, dim=-1) - probs  # mass of strictly more likely tokens
@@ -118,30 +149,17 @@ class HFBackend(Backend):
             self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else next(iter(self.eos_ids), 0)
         if self.tokenizer.pad_token_id is None:  # batches are padded (encoding asks for padding in both modes)
             self.tokenizer.pad_token_id = self.pad_id
+        # Nothing else of the checkpoint's generation config may reach `generate` (module docstring).
+        self.model.generation_config = GenerationConfig(eos_token_id=sorted(self.eos_ids) or None, pad_token_id=self.pad_id)
 
     # ---- encoding ---------------------------------------------------------------------------
     def _prompt_text(self, req: Request) -> str:
-        """The chat-templated prompt of a request (image parts become the processor's tokens)."""
-        if req.prompt is not None:
-            if req.images:
-                raise HarnessError(f"sample {req.id}: a raw prompt takes no images")
-            return req.prompt
-        n_image_parts = sum(
-            1 for m in req.messages if isinstance(m.get("content"), list)
-            for p in m["content"] if p.get("type") == "image"
-        )
-        if n_image_parts != len(req.images):
-            raise HarnessError(f"sample {req.id}: {n_image_parts} image placeholders but {len(req.images)} images")
-        if self.multimodal:
-            return self.processor.apply_chat_template(req.messages, add_generation_prompt=True, tokenize=False)
-        if req.images:
-            raise HarnessError(f"sample {req.id} has images but the model takes text only")
-        return self.tokenizer.apply_chat_template(chat_messages(req, []), add_generation_prompt=True, tokenize=False)
+        return chat_prompt(self.processor, req)
 
     def _encode_texts(self, reqs: list[Request], texts: list[str], contract: GenerationContract) -> dict[str, torch.Tensor]:
         """One processor call for a batch, left-padded to its longest prompt."""
         if self.multimodal:
-            images = [img for req in reqs for img in prepare_images(req.images, contract.max_pixels)]
+            images = [img for req in reqs for img in contract_images(req.images, contract)]
             self.tokenizer.padding_side = "left"
             enc = self.processor(text=texts, images=images or None, return_tensors="pt", padding=True)
         else:
@@ -213,7 +231,11 @@ class HFBackend(Backend):
                 stop_strings.append(s)
         kwargs: dict[str, Any] = dict(
             max_new_tokens=contract.max_new_tokens,
-            do_sample=False,
+            min_new_tokens=0,
+            do_sample=False,  # sampling, when the contract asks for it, is SeededSampling's
+            num_beams=1,
+            repetition_penalty=contract.repetition_penalty,
+            no_repeat_ngram_size=0,
             eos_token_id=sorted(eos) or None,
             pad_token_id=self.pad_id,
             temperature=None,
@@ -225,7 +247,7 @@ class HFBackend(Backend):
         if not contract.greedy:
             seeds = [req.seed for req in reqs]
             kwargs["logits_processor"] = LogitsProcessorList(
-                [SeededSampling(seeds, contract.temperature, contract.top_p, prompt_len)]
+                [SeededSampling(seeds, contract.temperature, contract.top_p, prompt_len, contract.top_k)]
             )
         out = self.model.generate(**inputs, **kwargs)
         results = []

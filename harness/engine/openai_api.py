@@ -8,8 +8,14 @@ stage checkpoint, or a hosted model), through the `openai` client library.
   Anything else (a 4xx, a reply that is not the expected JSON) stops the run with one line.
 - A reply cut by the server's token limit (`finish_reason: "length"`) is kept as it is and its id
   recorded in `truncated`; it is not retried.
-- Images go as PNG data URLs (after the contract's pixel budget); a request without images sends
-  its text as one string, the same text the `hf` backend templates for text-only models.
+- Images go as PNG data URLs, after the contract's image bounds (resized here, before encoding);
+  a request without images sends its text as one string, the same text the `hf` backend
+  templates for text-only models.
+- Every decoding value of the contract is sent (`harness.engine.base.sampling_parameters`):
+  `max_tokens`, `temperature`, `top_p`, `stop` and `seed` as OpenAI fields, `top_k`,
+  `repetition_penalty` and `min_p` as the extra fields vLLM's server accepts, so a server never fills one from
+  the checkpoint's `generation_config.json`. A server that rejects the extra fields is not one
+  this backend can drive to the contract.
 - The model name defaults to the checkpoint path, which is what `vllm serve PATH` serves; the
   server is asked up front which models it serves, so an unreachable server or an unserved model
   is one error before any request.
@@ -23,7 +29,7 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Iterator
 
-from harness.engine.base import Backend, Request, chat_messages, cut_at_stop, prepare_images
+from harness.engine.base import Backend, Request, chat_messages, contract_images, cut_at_stop, sampling_parameters
 from harness.errors import HarnessError
 from tasks.base import GenerationContract
 
@@ -46,6 +52,15 @@ def _data_url_part(image: Any) -> dict[str, Any]:
 
 def _first_line(e: BaseException) -> str:
     return next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+
+
+def openai_request_fields(contract: GenerationContract, seed: int) -> dict[str, Any]:
+    """`chat.completions.create` keyword arguments of one request's decoding: the OpenAI fields,
+    and `top_k` / `repetition_penalty` in `extra_body` (module docstring)."""
+    params = sampling_parameters(contract, seed)
+    extra = {key: params.pop(key) for key in ("top_k", "repetition_penalty", "min_p")}
+    params["stop"] = params["stop"] or None
+    return {**params, "extra_body": extra}
 
 
 class OpenAIBackend(Backend):
@@ -75,18 +90,12 @@ class OpenAIBackend(Backend):
             raise HarnessError(f"the server at {base_url} does not serve model {self.model!r} (it serves: {', '.join(served) or 'nothing'}); give --model")
 
     def _messages(self, req: Request, contract: GenerationContract) -> list[dict[str, Any]]:
-        return chat_messages(req, prepare_images(req.images, contract.max_pixels), _data_url_part if req.images else None)
+        return chat_messages(req, contract_images(req.images, contract), _data_url_part if req.images else None)
 
     def _one(self, req: Request, contract: GenerationContract) -> tuple[Request, str]:
         openai = _openai()
-        kwargs: dict[str, Any] = dict(
-            model=self.model, messages=self._messages(req, contract), max_tokens=contract.max_new_tokens,
-            temperature=contract.temperature, top_p=contract.top_p,
-        )
-        if contract.stop:
-            kwargs["stop"] = list(contract.stop)
-        if not contract.greedy:
-            kwargs["seed"] = req.seed
+        kwargs = openai_request_fields(contract, req.seed)
+        kwargs.update(model=self.model, messages=self._messages(req, contract))
         try:
             reply = self.client.chat.completions.create(**kwargs)
         except openai.APIConnectionError as e:

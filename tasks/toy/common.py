@@ -129,7 +129,7 @@ class ToyTask(Task):
             meta=meta,
         )
 
-    def contract(self) -> GenerationContract:
+    def default_contract(self) -> GenerationContract:
         tokens = self.max_new_tokens if self.style == "cot" else 16
         return GenerationContract(max_new_tokens=tokens, stop=("<|im_end|>",))
 

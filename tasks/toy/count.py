@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 class ToyCount(ToyTask):
     name = "toy_count"
-    version = "1"
+    version = "2"
     description = "Between one and six shapes on a grid of cells: how many objects are there?"
     analogue = "superclevr"
     answer_kind = "number"

@@ -11,7 +11,7 @@ from tasks.toy.common import Item, ToyTask, canvas
 
 class ToyGeometry(ToyTask):
     name = "toy_geometry"
-    version = "1"
+    version = "2"
     description = "A rectangle or a right triangle with the given base and height: what is its area?"
     analogue = "geometry3k"
     answer_kind = "number"

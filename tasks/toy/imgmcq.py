@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, LETTERS, SHAPES, Item, ToyTask, canvas, dra
 
 class ToyImgMcq(ToyTask):
     name = "toy_imgmcq"
-    version = "1"
+    version = "2"
     description = "Three shapes of different sizes: which colour is the largest? Four options."
     analogue = "mmmu"
     answer_kind = "letter"

@@ -9,9 +9,10 @@ from tasks.toy.common import LETTERS, Item, ToyTask
 
 class ToyMcq10(ToyTask):
     name = "toy_mcq10"
-    version = "1"
+    version = "2"
     description = "Text-only sums with ten options A-J, answer with the letter (like MMLU-Pro)."
     analogue = "mmlu_pro"
+    takes_images = False
     answer_kind = "letter"
 
     def make(self, rng: random.Random) -> Item:

@@ -13,7 +13,7 @@ WORDS = ("cat", "sun", "map", "box", "pen", "cup", "key", "car", "hat", "owl", "
 
 class ToyOcr(ToyTask):
     name = "toy_ocr"
-    version = "1"
+    version = "2"
     description = "Two words are written in the picture; name the top or the bottom one."
     analogue = "textvqa"
     answer_kind = "text"

@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, LETTERS, SHAPES, Item, ToyTask, canvas, dra
 
 class ToyScience(ToyTask):
     name = "toy_science"
-    version = "1"
+    version = "2"
     description = "Which shape is in the picture? Four options, answer with the letter."
     analogue = "scienceqa"
     answer_kind = "letter"

@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, Item, ToyTask, canvas, draw_shape
 
 class ToySpatial(ToyTask):
     name = "toy_spatial"
-    version = "1"
+    version = "2"
     description = "Two coloured shapes side by side: is the first left or right of the second?"
     analogue = "gqa"
     answer_kind = "text"

@@ -13,7 +13,7 @@ PATTERNS = ("stripes", "dots", "checker")
 
 class ToyTexture(ToyTask):
     name = "toy_texture"
-    version = "1"
+    version = "2"
     description = "Stripes, dots or a checkerboard: does the tissue show a striped pattern?"
     analogue = "pathvqa"
     answer_kind = "yesno"

@@ -14,7 +14,7 @@ UNANSWERABLE_ANSWER = "unanswerable"
 
 class ToyVizwiz(ToyTask):
     name = "toy_vizwiz"
-    version = "1"
+    version = "2"
     description = "What colour is the object? A third of the pictures are dark noise: 'unanswerable'."
     analogue = "vizwiz"
     answer_kind = "text"
