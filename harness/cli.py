@@ -84,6 +84,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise HarnessError("--batch-size must be at least 1")
     ray_options = _ray_options(args)
+    backend_options = _backend_options(args)
     sequence = resolve_sequence(args.sequence)[0] if args.sequence else None
     task_specs = _split(args.tasks)
     general_specs = _split(args.general)
@@ -116,7 +117,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = run_eval(
         run, out, Path(args.store) if args.store else default_store_root(), task_specs=task_specs,
         backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-        progress=not args.no_progress, protocol=args.protocol, backend_options=_backend_options(args),
+        progress=not args.no_progress, protocol=args.protocol, backend_options=backend_options,
         ray=ray_options, general_specs=general_specs, lmeval_include=args.lm_eval_include,
         lmeval_chat_template=args.lm_eval_chat_template, overrides=overrides, preset=args.preset,
     )
@@ -161,11 +162,17 @@ def _ray_options(args: argparse.Namespace) -> dict | None:
     }
 
 
+DP_REFUSED = ("--dp above 1: vLLM's offline engine refuses data parallelism for dense models such as Qwen2.5-VL; to use "
+              "several GPUs, give each stage its own with --ray --ray-gpus-per-unit 1, or split one model with --tp")
+
+
 def _backend_options(args: argparse.Namespace) -> dict:
     """The options of the chosen backend, as given on the command line (recorded in results)."""
     if args.backend == "hf":
         return {"batching": args.batching}
     if args.backend == "vllm":
+        if args.dp is not None and args.dp > 1:
+            raise HarnessError(DP_REFUSED)
         options = {"tp": args.tp, "dp": args.dp, "gpu_memory_utilization": args.gpu_memory_utilization,
                    "max_model_len": args.max_model_len}
     else:
@@ -322,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hf: padded = length-sorted, left-padded full batches (fast; default); exact = no padding, "
                         "responses independent of batch company (slow on mixed lengths)")
     e.add_argument("--tp", type=int, help="vllm: tensor-parallel size")
-    e.add_argument("--dp", type=int, help="vllm: data-parallel size")
+    e.add_argument("--dp", type=int, help="vllm: data-parallel size (only 1: vLLM refuses offline data parallelism for dense models)")
     e.add_argument("--gpu-memory-utilization", type=float, help="vllm: memory share for the KV cache (default 0.9 on GPU, 0.2 on CPU)")
     e.add_argument("--max-model-len", type=int, help="vllm: longest prompt + response in tokens")
     e.add_argument("--base-url", help="openai: the server's API root, e.g. http://127.0.0.1:8000/v1")

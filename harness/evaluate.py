@@ -106,6 +106,11 @@ def run_eval(
         if folder.exists() and not folder.is_dir():
             raise HarnessError(f"the {what} {folder} is a file, not a folder")
     check_writable_folder(out, "output folder")
+    if backend == "hf":  # a processor that cannot load is one line now, not when its stage generates
+        from harness.engine.hf import load_processor
+
+        for local in dict.fromkeys(str(stage.local) for stage in run.stages):
+            load_processor(local)
     store = ResponseStore(store_root)
     if store.prepare():
         print(f"created the response store at {store.root} (shared by later runs; --store or $CPT_HARNESS_STORE moves it)", file=sys.stderr)

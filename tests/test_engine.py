@@ -113,3 +113,63 @@ def test_prepare_images_bounds_the_area_both_ways():
     (bigger,) = prepare_images([pal], min_pixels=200 * 100)
     assert bigger.mode == "RGB" and bigger.size == (200, 100)
     assert {c for _, c in bigger.getcolors(maxcolors=1 << 16)} == {(255, 0, 0), (0, 0, 255)}
+
+
+def test_seeded_sampling_draws_from_vllms_filtered_distribution():
+    """Many seeded draws from fixed logits follow the distribution vLLM samples from: tempered,
+    top-k, then the top-p nucleus (tokens whose strictly more likely tokens hold at most top_p
+    of the mass), renormalised. Fixed seeds, so the counts are the same on every run."""
+    import torch
+
+    from harness.engine.hf import SeededSampling
+
+    logits = torch.tensor([[2.0, 1.5, 1.0, 0.5, 0.0, -1.0]])
+    for temperature, top_k, top_p in ((1.0, -1, 1.0), (0.7, -1, 0.8), (1.3, 3, 0.9), (1.0, 4, 0.5)):
+        probs = torch.softmax(logits[0].double() / temperature, dim=-1)
+        if top_k > 0:
+            probs = torch.where(probs >= torch.topk(probs, top_k).values[-1], probs, 0.0)
+        probs = probs / probs.sum()
+        above = torch.tensor([probs[probs > p].sum() for p in probs])
+        expected = torch.where(above <= top_p, probs, 0.0)
+        expected = expected / expected.sum()
+        n = 4000
+        counts = torch.zeros(6)
+        for seed in range(n):
+            out = SeededSampling([seed], temperature, top_p, prompt_len=0, top_k=top_k)(torch.zeros(1, 3, dtype=torch.long), logits)
+            counts[int(out.argmax())] += 1
+        assert torch.all(counts[expected == 0] == 0), (temperature, top_k, top_p)
+        assert torch.allclose(counts / n, expected.float(), atol=0.03), (temperature, top_k, top_p, counts / n, expected)
+    # The same seed and step give the same token, alone or beside other rows.
+    alone = SeededSampling([7], 1.0, 0.9, 0)(torch.zeros(1, 5, dtype=torch.long), logits).argmax(-1)
+    together = SeededSampling([3, 7, 11], 1.0, 0.9, 0)(torch.zeros(3, 5, dtype=torch.long), logits.repeat(3, 1)).argmax(-1)
+    assert together[1] == alone[0]
+
+
+def test_seeded_sampling_at_a_real_vocabulary_matches_a_direct_computation():
+    """At 152,064 tokens: the two-level inversion returns what a full cumulative sum and
+    `searchsorted` return, and the nucleus test (its block bound and its exact pass) agrees with
+    the nucleus computed by sorting, for drawn tokens inside and outside it."""
+    import torch
+
+    from harness.engine.hf import SeededSampling, invert_cdf, per_block
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(4, 152064, generator=g) * torch.tensor([[0.5], [3.0], [8.0], [30.0]])
+    probs = torch.softmax(logits / 0.7, dim=-1)
+    probs[1, probs[1] < probs[1].quantile(0.5)] = 0.0  # a top-k-like row with zero-weight tokens
+    for _ in range(50):
+        u = torch.rand(4, generator=g, dtype=torch.float64)
+        got, totals = invert_cdf(probs, u)
+        cdf = probs.double().cumsum(-1)
+        want = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1), right=True).squeeze(-1)
+        assert torch.equal(got, want) and torch.all(probs.gather(1, got.unsqueeze(-1)) > 0)
+    sampler = SeededSampling([0, 1, 2, 3], 1.0, 0.9, 0)
+    order = probs.double().sort(-1, descending=True)
+    above = order.values.cumsum(-1) - order.values  # mass strictly above each sorted token (ties aside)
+    for _ in range(20):
+        ranks = torch.randint(0, 152064, (4,), generator=g)
+        drawn = order.indices.gather(1, ranks.unsqueeze(-1)).squeeze(-1)
+        want = above.gather(1, ranks.unsqueeze(-1)).squeeze(-1) <= 0.9 * probs.double().sum(-1)
+        got = sampler._in_nucleus(probs, drawn, probs.sum(-1).double(), per_block(probs, torch.sum))
+        tie = probs.gather(1, drawn.unsqueeze(-1)).squeeze(-1) == 0
+        assert torch.equal(got[~tie], want[~tie])

@@ -11,10 +11,10 @@ Two batching modes (`batching=`):
 - `exact`: prompts are grouped by exact token length (image tokens included), so no batch ever
   holds padding, and a row's result is the same alone or in a batch of eight (a test checks
   this); batches are often nearly empty on real mixes.
-Sampling draws per row from a generator seeded by (request seed, step) through the Gumbel-max
-trick, so it is exact sampling from the tempered, top-k- and top-p-filtered distribution (vLLM's
-order: repetition penalty, temperature, top-k, top-p), and in `exact` mode independent of batch
-company.
+Sampling draws per row from a generator seeded by (request seed, step), by inversion of the
+tempered, top-k- and top-p-filtered distribution (vLLM's order: repetition penalty, temperature,
+top-k, top-p; `SeededSampling`), so it is exact sampling, and in `exact` mode independent of
+batch company.
 
 Decoding is the contract's alone: the model's generation config is replaced at load by one that
 holds only its end-of-sequence and padding ids (the stop tokens, which vLLM also takes from
@@ -25,6 +25,7 @@ passed explicitly, so a checkpoint's `generation_config.json` changes no respons
 from __future__ import annotations
 
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator
@@ -40,12 +41,23 @@ ENCODE_WINDOW = 16  # `exact` mode: batches' worth of requests encoded (and held
 BATCHING = ("padded", "exact")
 
 
+_FALLBACK_NOTED: set[str] = set()
+
+
 def load_processor(path: str) -> Any:
     """The processor of a model folder. Our image-only Qwen processor is loaded from its own
     class; anything else goes through AutoProcessor, which returns a bare tokenizer for
-    text-only models. Remote code is never trusted (`harness.fingerprint.check_model_folder`
-    has refused folders with an `auto_map` before this runs)."""
+    text-only models. A Qwen2.5-VL folder as Qwen releases it (no
+    `processor_config.json`) names the stock `Qwen2_5_VLProcessor`, whose video part needs
+    torchvision; without torchvision the image-only class is built from the same folder instead
+    (the same tokenizer and chat template; the image processor the folder names,
+    `Qwen2VLImageProcessor`, repeated in torch alone by `TorchQwen2VLImageProcessor`, pixel for
+    pixel), and this is said once. Remote code is never trusted
+    (`harness.fingerprint.check_model_folder` has refused folders with an `auto_map` before this
+    runs). Any failure is one line."""
     from transformers import AutoProcessor
+
+    from harness.engine.image_only_processor import ImageOnlyQwen2_5_VLProcessor
 
     config = Path(path) / "processor_config.json"
     if config.is_file():
@@ -54,10 +66,45 @@ def load_processor(path: str) -> Any:
         except ValueError:
             cls_name = None
         if cls_name == "ImageOnlyQwen2_5_VLProcessor":
-            from harness.engine.image_only_processor import ImageOnlyQwen2_5_VLProcessor
+            return _one_line(lambda: ImageOnlyQwen2_5_VLProcessor.from_pretrained(path, trust_remote_code=False), path)
+    try:
+        return AutoProcessor.from_pretrained(path, trust_remote_code=False)
+    except ImportError as e:
+        if "torchvision" not in str(e).lower() or not _qwen_vl(path):
+            raise HarnessError(f"cannot load the processor of {path}: {_first_line(e)}") from None
+        from harness.engine.qwen_image_torch import TorchQwen2VLImageProcessor
 
-            return ImageOnlyQwen2_5_VLProcessor.from_pretrained(path, trust_remote_code=False)
-    return AutoProcessor.from_pretrained(path, trust_remote_code=False)
+        processor = _one_line(lambda: ImageOnlyQwen2_5_VLProcessor.from_pretrained(path, trust_remote_code=False), path)
+        processor.image_processor = _one_line(lambda: TorchQwen2VLImageProcessor.from_pretrained(path), path)
+        if "torch" not in _FALLBACK_NOTED:
+            _FALLBACK_NOTED.add("torch")
+            print("note: torchvision is not installed, which the stock Qwen2.5-VL processor needs (for its video part); the "
+                  "image-only processor takes its place: the same text handling, and the stock image processor's steps "
+                  "done in torch, giving the same pixels", file=sys.stderr)
+        return processor
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise HarnessError(f"cannot load the processor of {path}: {_first_line(e)}") from None
+
+
+def _qwen_vl(path: str) -> bool:
+    from harness.fingerprint import read_config
+
+    try:
+        config = read_config(Path(path) / "config.json", f"checkpoint {path}")
+    except HarnessError:
+        return False
+    return isinstance(config, dict) and config.get("model_type") == "qwen2_5_vl"
+
+
+def _first_line(e: BaseException) -> str:
+    return next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+
+
+def _one_line(load: Any, path: str) -> Any:
+    try:
+        return load()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as e:
+        raise HarnessError(f"cannot load the processor of {path}: {_first_line(e)}") from None
 
 
 def load_model(path: str, dtype: torch.dtype, device: str) -> Any:
@@ -97,32 +144,112 @@ def chat_prompt(processor: Any, req: Request) -> str:
     return tokenizer.apply_chat_template(chat_messages(req, []), add_generation_prompt=True, tokenize=False)
 
 
+INVERSION_BLOCK = 1024  # tokens per block of the two-level search in `invert_cdf`
+LOG2_E = 1.4426950408889634  # exp(x) = 2 ** (x * log2(e))
+
+
+def per_block(probs: torch.Tensor, reduce: Any) -> torch.Tensor:
+    """`reduce` (torch.sum, torch.amax) over each block of INVERSION_BLOCK tokens of each row; the
+    last block holds the remainder."""
+    rows, vocab = probs.shape
+    full = vocab // INVERSION_BLOCK * INVERSION_BLOCK
+    parts = [reduce(probs[:, :full].reshape(rows, -1, INVERSION_BLOCK), -1)] if full else []
+    if full < vocab:
+        parts.append(reduce(probs[:, full:], -1, keepdim=True))
+    return torch.cat(parts, dim=-1)
+
+
+def invert_cdf(probs: torch.Tensor, uniforms: torch.Tensor, sums: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each row of `probs` (non-negative weights, not necessarily normalised) and its uniform
+    number u in [0, 1): the first token whose cumulative weight exceeds u * (row total), which is
+    `searchsorted(cumsum(row), u * total, right=True)`, so a zero-weight token is never returned;
+    and the row totals (float64). Two levels, to read the vocabulary once: block sums (one pass),
+    the block holding the target, then a cumulative sum inside that block only. `sums`: the
+    block sums (`per_block(probs, torch.sum)`) when the caller has them."""
+    vocab = probs.shape[-1]
+    cumulative = (per_block(probs, torch.sum) if sums is None else sums).double().cumsum(-1)
+    totals = cumulative[:, -1]
+    targets = (uniforms.to(cumulative.device) * totals).unsqueeze(-1)
+    block = torch.searchsorted(cumulative, targets, right=True).clamp_(max=cumulative.shape[-1] - 1)
+    before = torch.where(block > 0, cumulative.gather(1, (block - 1).clamp_(min=0)), 0.0)
+    index = block * INVERSION_BLOCK + torch.arange(INVERSION_BLOCK, device=probs.device)
+    inside = torch.where(index < vocab, probs.gather(1, index.clamp(max=vocab - 1)), 0.0).double()
+    k = torch.searchsorted(inside.cumsum(-1), targets - before, right=True)
+    # Rounding at a block's end can point past its last token with weight: take that token.
+    last = torch.where(inside > 0, torch.arange(INVERSION_BLOCK, device=probs.device), -1).amax(-1, keepdim=True).clamp_(min=0)
+    return (block * INVERSION_BLOCK + torch.minimum(k, last)).squeeze(-1), totals
+
+
 class SeededSampling(LogitsProcessor):
-    """Turns greedy decoding into per-row seeded sampling: temperature, then top-p filtering,
-    then Gumbel noise from a generator seeded by (row seed, step); argmax of the result is a
-    sample from the filtered distribution."""
+    """Turns greedy decoding into per-row seeded sampling. Each row draws from the distribution
+    vLLM samples from (`softmax(logits / temperature)` with no weight under 2^-100 of the largest,
+    restricted to the top-k tokens, then to the top-p nucleus: the tokens whose strictly more
+    likely tokens hold at most `top_p` of the mass), by inversion: a uniform number from a
+    generator seeded by (row seed, step) is located in the cumulative distribution
+    (`invert_cdf`). A draw outside the nucleus is drawn again (the next number of the same
+    generator): exact rejection sampling from the nucleus, a second draw about once in a hundred
+    at top-p 0.99 (`_in_nucleus` says how membership is decided cheaply). The result keeps only
+    the drawn token, so `generate`'s argmax takes it. Per row: the weights (powers of two), block
+    sums and maxima, one random number, and for some rows one more pass; no sort, no noise vector.
+    A row's draw never depends on the other rows of its batch."""
 
     def __init__(self, seeds: list[int], temperature: float, top_p: float, prompt_len: int, top_k: int = -1):
         self.seeds, self.temperature, self.top_p, self.prompt_len, self.top_k = seeds, temperature, top_p, prompt_len, top_k
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         step = input_ids.shape[1] - self.prompt_len
-        logits = scores.float() / self.temperature
-        if 0 < self.top_k < logits.shape[-1]:
-            kth = torch.topk(logits, self.top_k, dim=-1).values[..., -1:]
-            logits = logits.masked_fill(logits < kth, float("-inf"))
+        # Unnormalised weights exp((logit - peak) / temperature), computed as powers of two (exp2 is
+        # about 4x faster than exp here), each at least 2^-100: the floor adds less than
+        # 152064 * 2^-100 < 2e-25 of the mass, and keeps every weight a normal float (subnormal
+        # ones make each later pass over the vocabulary ~20x slower).
+        logits = scores.float()
+        probs = torch.add(logits.amax(-1, keepdim=True), logits, alpha=-1.0).mul_(-LOG2_E / self.temperature)
+        probs = probs.clamp_(min=-100.0).exp2_()
+        vocab = probs.shape[-1]
+        if 0 < self.top_k < vocab:
+            kth = torch.topk(probs, self.top_k, dim=-1).values[..., -1:]
+            probs = probs.masked_fill(probs < kth, 0.0)
+        generators = [torch.Generator().manual_seed((seed * 1_000_003 + step) % (1 << 63)) for seed in self.seeds]
+
+        def uniform(rows: list[int]) -> torch.Tensor:
+            return torch.tensor([torch.rand(1, generator=generators[r], dtype=torch.float64).item() for r in rows], dtype=torch.float64)
+
+        sums = per_block(probs, torch.sum)
+        chosen, totals = invert_cdf(probs, uniform(list(range(len(self.seeds)))), sums)
         if self.top_p < 1.0:
-            probs, order = torch.sort(torch.softmax(logits, dim=-1), descending=True, dim=-1)
-            before = torch.cumsum(probs, dim=-1) - probs  # mass of strictly more likely tokens
-            drop_sorted = before > self.top_p
-            drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-            logits = logits.masked_fill(drop, float("-inf"))
-        noise = torch.empty_like(logits, device="cpu")
-        for row, seed in enumerate(self.seeds):
-            gen = torch.Generator().manual_seed((seed * 1_000_003 + step) % (1 << 63))
-            u = torch.rand(logits.shape[-1], generator=gen, dtype=torch.float64).clamp_(1e-12, 1 - 1e-12)
-            noise[row] = (-torch.log(-torch.log(u))).float()
-        return logits + noise.to(logits.device)
+            accept = self._in_nucleus(probs, chosen, totals, sums)
+            for r in (~accept).nonzero().flatten().tolist():  # rare: draw again from the same generator
+                row, total = probs[r : r + 1], totals[r : r + 1]
+                while True:
+                    drawn, _ = invert_cdf(row, uniform([r]))
+                    if bool(self._in_nucleus(row, drawn, total, sums[r : r + 1])):
+                        chosen[r] = drawn[0]
+                        break
+        out = torch.full_like(scores, float("-inf"))  # only the drawn token is left for `generate`'s argmax
+        out[torch.arange(len(self.seeds), device=scores.device), chosen.to(scores.device)] = 0.0
+        return out
+
+    def _in_nucleus(self, probs: torch.Tensor, drawn: torch.Tensor, totals: torch.Tensor, sums: torch.Tensor) -> torch.Tensor:
+        """Whether each row's drawn token is in its top-p nucleus: the mass of strictly more likely
+        tokens is at most top_p (of the total). Certain without a pass over the vocabulary when the
+        mass at or below the token's probability is at least 1 - top_p, as its own probability or
+        the sums of blocks whose maximum is at most that probability show; for the other rows that
+        mass above is sum(max(p - p_drawn, 0)) + p_drawn * (count of p > p_drawn): a subtraction,
+        a sum and a sign (a masked sum costs several times as much)."""
+        level = probs.gather(1, drawn.unsqueeze(-1))
+        own = level.squeeze(-1).double()
+        # Certainly inside when the mass at or below the drawn token's probability is at least
+        # 1 - top_p: its own probability, or the blocks whose every token is at most as likely
+        # (their sums; one cheap pass for the block maxima).
+        below = torch.where(per_block(probs, torch.amax) <= level, sums, 0.0).sum(-1).double()
+        inside = torch.maximum(own, below) >= (1.0 - self.top_p) * totals
+        unsure = (~inside).nonzero().flatten()
+        if len(unsure):
+            some, level, own = probs[unsure], level[unsure], own[unsure]
+            excess = (some - level).clamp_(min=0.0)
+            above = excess.sum(-1).double() + own * excess.sign_().sum(-1).double()
+            inside[unsure] = above <= self.top_p * totals[unsure]
+        return inside
 
 
 class HFBackend(Backend):

