@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -194,10 +196,8 @@ def test_the_image_only_processor_gives_the_stock_processors_inputs(torchvision_
     what the harness builds without torchvision (image-only processor, the torchvision backend's
     steps in torch) give equal `input_ids`, `pixel_values` and `image_grid_thw`: RGB, grey, RGBA
     and palette images from 28x28 to 3264x2448, single and batched, under three pixel bounds."""
-    import subprocess
-
     r = subprocess.run([str(torchvision_python), "-c", PARITY, str(release_model)], capture_output=True, text=True, cwd=REPO,
-                       env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads(r.stdout.strip().splitlines()[-1]) == {"compared": 30}
 
