@@ -221,7 +221,7 @@ class SeededSampling(LogitsProcessor):
             for r in (~accept).nonzero().flatten().tolist():  # rare: draw again from the same generator
                 row, total = probs[r : r + 1], totals[r : r + 1]
                 while True:
-                    drawn, _ = invert_cdf(row, uniform([r]))
+                    drawn, _ = invert_cdf(row, uniform([r]), sums[r : r + 1])
                     if bool(self._in_nucleus(row, drawn, total, sums[r : r + 1])):
                         chosen[r] = drawn[0]
                         break

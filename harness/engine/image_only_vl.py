@@ -117,6 +117,15 @@ def install() -> bool:
     return True
 
 
+def install_everywhere() -> bool:
+    """`install()` here and, through this process's environment, in every Python process started
+    from it (vLLM's engine and inspection processes); True when the hook was needed."""
+    if not install():
+        return False
+    os.environ.update(child_environment())
+    return True
+
+
 def child_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The variables that make Python processes started from here install the hook."""
     env = dict(os.environ if environ is None else environ)

@@ -24,7 +24,6 @@ process and every process vLLM starts, and the engine takes no videos.
 from __future__ import annotations
 
 import gc
-import os
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -40,12 +39,11 @@ INSTALL_HINT = (
 
 
 def import_vllm() -> Any:
-    from harness.engine.image_only_vl import child_environment, install
+    from harness.engine.image_only_vl import install_everywhere
 
     global IMAGE_ONLY
-    if install():  # no torchvision (vLLM's CPU build): Qwen2.5-VL images through the image-only processor
+    if install_everywhere():  # no torchvision (vLLM's CPU build): Qwen2.5-VL images through the image-only processor
         IMAGE_ONLY = True
-        os.environ.update(child_environment())
     try:
         import vllm
     except ImportError:

@@ -5,17 +5,15 @@ the image-only Qwen2.5-VL hook installed first in this process and every process
 
 from __future__ import annotations
 
-import os
 import runpy
 import sys
 
 
 def main() -> None:
-    from harness.engine.image_only_vl import child_environment, install
+    from harness.engine.image_only_vl import install_everywhere
 
     args = sys.argv[1:]
-    if install():
-        os.environ.update(child_environment())
+    if install_everywhere():
         if not any(a.startswith("--limit-mm-per-prompt") for a in args):
             args += ["--limit-mm-per-prompt", '{"video": 0}']
     sys.argv = ["vllm.entrypoints.openai.api_server", *args]
