@@ -58,6 +58,8 @@ def test_the_readme_gpu_line_resolves_to_the_tested_vllm(tmp_path):
         pytest.skip("the package index cannot be reached from here")
     report = tmp_path / "report.json"
     r = _pip("install", "--dry-run", "--ignore-installed", "--quiet", f"--report={report}", *TARGET, *args)
+    if "Can not use any platform or abi specific options unless installing via '--target'" in r.stderr:
+        pytest.skip("this pip is too old to resolve for another platform in a dry run (pip 23.2 is; .ci/run upgrades pip first)")
     assert r.returncode == 0, r.stderr[-3000:]
     resolved = {item["metadata"]["name"].lower(): item for item in json.loads(report.read_text())["install"]}
     versions = {name: item["metadata"]["version"] for name, item in resolved.items()}
