@@ -118,7 +118,8 @@ def test_prepare_images_bounds_the_area_both_ways():
 def test_seeded_sampling_draws_from_vllms_filtered_distribution():
     """Many seeded draws from fixed logits follow the distribution vLLM samples from: tempered,
     top-k, then the top-p nucleus (tokens whose strictly more likely tokens hold at most top_p
-    of the mass), renormalised. Fixed seeds, so the counts are the same on every run."""
+    of the mass), renormalised. Fixed seeds, so the counts are the same on every run. The sampler
+    writes over the logits it is given (`generate` hands it a copy), so each call gets a copy."""
     import torch
 
     from harness.engine.hf import SeededSampling
@@ -135,20 +136,21 @@ def test_seeded_sampling_draws_from_vllms_filtered_distribution():
         n = 4000
         counts = torch.zeros(6)
         for seed in range(n):
-            out = SeededSampling([seed], temperature, top_p, prompt_len=0, top_k=top_k)(torch.zeros(1, 3, dtype=torch.long), logits)
+            out = SeededSampling([seed], temperature, top_p, prompt_len=0, top_k=top_k)(torch.zeros(1, 3, dtype=torch.long), logits.clone())
             counts[int(out.argmax())] += 1
         assert torch.all(counts[expected == 0] == 0), (temperature, top_k, top_p)
         assert torch.allclose(counts / n, expected.float(), atol=0.03), (temperature, top_k, top_p, counts / n, expected)
     # The same seed and step give the same token, alone or beside other rows.
-    alone = SeededSampling([7], 1.0, 0.9, 0)(torch.zeros(1, 5, dtype=torch.long), logits).argmax(-1)
+    alone = SeededSampling([7], 1.0, 0.9, 0)(torch.zeros(1, 5, dtype=torch.long), logits.clone()).argmax(-1)
     together = SeededSampling([3, 7, 11], 1.0, 0.9, 0)(torch.zeros(3, 5, dtype=torch.long), logits.repeat(3, 1)).argmax(-1)
     assert together[1] == alone[0]
 
 
 def test_seeded_sampling_at_a_real_vocabulary_matches_a_direct_computation():
     """At 152,064 tokens: the two-level inversion returns what a full cumulative sum and
-    `searchsorted` return, and the nucleus test (its block bound and its exact pass) agrees with
-    the nucleus computed by sorting, for drawn tokens inside and outside it."""
+    `searchsorted` return, and the nucleus test (its own-weight bound, its check on a prefix and
+    its full pass) agrees with the nucleus computed by sorting, for drawn tokens inside and
+    outside it."""
     import torch
 
     from harness.engine.hf import SeededSampling, invert_cdf, per_block

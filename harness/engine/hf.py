@@ -145,6 +145,7 @@ def chat_prompt(processor: Any, req: Request) -> str:
 
 
 INVERSION_BLOCK = 1024  # tokens per block of the two-level search in `invert_cdf`
+NUCLEUS_PREFIX_BLOCKS = 16  # blocks of the first, cheap nucleus check (`SeededSampling._in_nucleus`)
 LOG2_E = 1.4426950408889634  # exp(x) = 2 ** (x * log2(e))
 
 
@@ -167,17 +168,19 @@ def invert_cdf(probs: torch.Tensor, uniforms: torch.Tensor, sums: torch.Tensor |
     the block holding the target, then a cumulative sum inside that block only. `sums`: the
     block sums (`per_block(probs, torch.sum)`) when the caller has them."""
     vocab = probs.shape[-1]
-    cumulative = (per_block(probs, torch.sum) if sums is None else sums).double().cumsum(-1)
+    sums = per_block(probs, torch.sum) if sums is None else sums
+    cumulative = sums.double().cumsum(-1)
     totals = cumulative[:, -1]
     targets = (uniforms.to(cumulative.device) * totals).unsqueeze(-1)
-    block = torch.searchsorted(cumulative, targets, right=True).clamp_(max=cumulative.shape[-1] - 1)
-    before = torch.where(block > 0, cumulative.gather(1, (block - 1).clamp_(min=0)), 0.0)
+    block = torch.searchsorted(cumulative, targets, right=True).clamp_(max=sums.shape[-1] - 1)
+    before = torch.nn.functional.pad(cumulative, (1, 0)).gather(1, block)  # the mass before the block
     index = block * INVERSION_BLOCK + torch.arange(INVERSION_BLOCK, device=probs.device)
-    inside = torch.where(index < vocab, probs.gather(1, index.clamp(max=vocab - 1)), 0.0).double()
-    k = torch.searchsorted(inside.cumsum(-1), targets - before, right=True)
-    # Rounding at a block's end can point past its last token with weight: take that token.
-    last = torch.where(inside > 0, torch.arange(INVERSION_BLOCK, device=probs.device), -1).amax(-1, keepdim=True).clamp_(min=0)
-    return (block * INVERSION_BLOCK + torch.minimum(k, last)).squeeze(-1), totals
+    inside = probs.gather(1, index.clamp(max=vocab - 1)).double().mul_(index < vocab).cumsum_(-1)
+    k = torch.searchsorted(inside, targets - before, right=True)
+    # Rounding at a block's end can point past its last token with weight: take that token (the
+    # first at which the block's cumulative weight reaches its end value).
+    last = torch.searchsorted(inside, inside[:, -1:].contiguous())
+    return (index.gather(1, torch.minimum(k, last))).squeeze(-1), totals
 
 
 class SeededSampling(LogitsProcessor):
@@ -188,27 +191,31 @@ class SeededSampling(LogitsProcessor):
     generator seeded by (row seed, step) is located in the cumulative distribution
     (`invert_cdf`). A draw outside the nucleus is drawn again (the next number of the same
     generator): exact rejection sampling from the nucleus, a second draw about once in a hundred
-    at top-p 0.99 (`_in_nucleus` says how membership is decided cheaply). The result keeps only
-    the drawn token, so `generate`'s argmax takes it. Per row: the weights (powers of two), block
-    sums and maxima, one random number, and for some rows one more pass; no sort, no noise vector.
-    A row's draw never depends on the other rows of its batch."""
+    at top-p 0.99 (`_in_nucleus` says how membership is decided cheaply). The scores it is given
+    are overwritten (`generate` hands over a copy): they become the weights, and then the drawn
+    token's score becomes the only infinite one, so `generate`'s argmax takes it; no
+    vocabulary-sized buffer is allocated. Per row: the weights (powers of two), block sums, one
+    random number, and for some rows part or all of one more pass; no sort, no noise vector. A
+    row's draw never depends on the other rows of its batch."""
 
     def __init__(self, seeds: list[int], temperature: float, top_p: float, prompt_len: int, top_k: int = -1):
         self.seeds, self.temperature, self.top_p, self.prompt_len, self.top_k = seeds, temperature, top_p, prompt_len, top_k
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         step = input_ids.shape[1] - self.prompt_len
+        # `generate` hands over a float32 copy of the logits that nothing else reads.
+        probs = scores if scores.dtype == torch.float32 else scores.float()
         # Unnormalised weights exp((logit - peak) / temperature), computed as powers of two (exp2 is
         # about 4x faster than exp here), each at least 2^-100: the floor adds less than
         # 152064 * 2^-100 < 2e-25 of the mass, and keeps every weight a normal float (subnormal
         # ones make each later pass over the vocabulary ~20x slower).
-        logits = scores.float()
-        probs = torch.add(logits.amax(-1, keepdim=True), logits, alpha=-1.0).mul_(-LOG2_E / self.temperature)
-        probs = probs.clamp_(min=-100.0).exp2_()
+        scale = LOG2_E / self.temperature
+        torch.add(probs.amax(-1, keepdim=True) * -scale, probs, alpha=scale, out=probs)
+        probs.clamp_(min=-100.0).exp2_()
         vocab = probs.shape[-1]
         if 0 < self.top_k < vocab:
             kth = torch.topk(probs, self.top_k, dim=-1).values[..., -1:]
-            probs = probs.masked_fill(probs < kth, 0.0)
+            probs.masked_fill_(probs < kth, 0.0)
         generators = [torch.Generator().manual_seed((seed * 1_000_003 + step) % (1 << 63)) for seed in self.seeds]
 
         def uniform(rows: list[int]) -> torch.Tensor:
@@ -225,30 +232,34 @@ class SeededSampling(LogitsProcessor):
                     if bool(self._in_nucleus(row, drawn, total, sums[r : r + 1])):
                         chosen[r] = drawn[0]
                         break
-        out = torch.full_like(scores, float("-inf"))  # only the drawn token is left for `generate`'s argmax
-        out[torch.arange(len(self.seeds), device=scores.device), chosen.to(scores.device)] = 0.0
-        return out
+        # The drawn token becomes the only infinite score, so `generate`'s argmax takes it.
+        scores[torch.arange(len(self.seeds), device=scores.device), chosen.to(scores.device)] = float("inf")
+        return scores
 
     def _in_nucleus(self, probs: torch.Tensor, drawn: torch.Tensor, totals: torch.Tensor, sums: torch.Tensor) -> torch.Tensor:
         """Whether each row's drawn token is in its top-p nucleus: the mass of strictly more likely
-        tokens is at most top_p (of the total). Certain without a pass over the vocabulary when the
-        mass at or below the token's probability is at least 1 - top_p, as its own probability or
-        the sums of blocks whose maximum is at most that probability show; for the other rows that
-        mass above is sum(max(p - p_drawn, 0)) + p_drawn * (count of p > p_drawn): a subtraction,
-        a sum and a sign (a masked sum costs several times as much)."""
-        level = probs.gather(1, drawn.unsqueeze(-1))
-        own = level.squeeze(-1).double()
-        # Certainly inside when the mass at or below the drawn token's probability is at least
-        # 1 - top_p: its own probability, or the blocks whose every token is at most as likely
-        # (their sums; one cheap pass for the block maxima).
-        below = torch.where(per_block(probs, torch.amax) <= level, sums, 0.0).sum(-1).double()
-        inside = torch.maximum(own, below) >= (1.0 - self.top_p) * totals
-        unsure = (~inside).nonzero().flatten()
-        if len(unsure):
-            some, level, own = probs[unsure], level[unsure], own[unsure]
-            excess = (some - level).clamp_(min=0.0)
-            above = excess.sum(-1).double() + own * excess.sign_().sum(-1).double()
-            inside[unsure] = above <= self.top_p * totals[unsure]
+        tokens is at most top_p of the total, that is, the mass at or below the token's weight is
+        at least (1 - top_p) of it. Certain without a pass over the vocabulary when the token's own
+        weight is that large (most draws from a confident model); else certain when the first
+        NUCLEUS_PREFIX_BLOCKS blocks already hold that much mass at or below it (their block sums
+        minus the weights above it, which `threshold` keeps: a tenth of the vocabulary, enough for
+        most draws from a flat distribution); else decided by the same sum over the whole row."""
+        own = probs.gather(1, drawn.unsqueeze(-1)).squeeze(-1)
+        needed = (1.0 - self.top_p) * totals
+        inside = own.double() >= needed
+        unsure = (~inside).nonzero().flatten().tolist()
+        if not unsure:
+            return inside
+        prefix = NUCLEUS_PREFIX_BLOCKS * INVERSION_BLOCK
+        levels, prefix_mass = own.tolist(), sums[:, :NUCLEUS_PREFIX_BLOCKS].sum(-1).tolist()
+        for r in unsure:
+            above = torch.nn.functional.threshold(probs[r, :prefix], levels[r], 0.0).sum().item()
+            if prefix_mass[r] - above >= needed[r].item():
+                inside[r] = True
+                continue
+            if prefix < probs.shape[-1]:
+                above = torch.nn.functional.threshold(probs[r], levels[r], 0.0).sum().item()
+            inside[r] = above <= self.top_p * totals[r].item()
         return inside
 
 
