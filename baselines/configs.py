@@ -196,6 +196,8 @@ def load_config(method: str, path: str | Path | None) -> StageConfig:
             values = tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise HarnessError(f"{path}: not valid TOML ({e})") from None
+        except RecursionError:
+            raise HarnessError(f"{path}: not valid TOML (nested too deeply)") from None
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:

@@ -26,6 +26,7 @@ from harness.errors import HarnessError
 from harness.files import atomic_write_text
 from tasks import get_task, resolve_sequence
 from tasks.base import Sample, Task
+from tasks.user_json import read_json
 
 
 def plan_tasks(sequence: str, style: str) -> tuple[list[Task], list[str]]:
@@ -96,10 +97,7 @@ def _open_run(out: Path, identity: dict[str, Any], general: list[str], cfg: Any)
         raise HarnessError(f"--out {out} is a file, not a run folder")
     manifest_path = out / MANIFEST
     if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, ValueError) as e:
-            raise HarnessError(f"cannot read {manifest_path}: {e}") from None
+        manifest = read_json(manifest_path)
         old = manifest.get("training") if isinstance(manifest, dict) else None
         if not isinstance(old, dict):
             raise HarnessError(f"{out} holds a run manifest not written by `harness train`; choose another --out")

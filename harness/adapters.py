@@ -13,13 +13,12 @@ folder and a rerun reuses the merge. Needs `peft` (`pip install peft`, in the `d
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.fingerprint import FingerprintCache, check_model_folder, check_safetensors, fingerprint
+from harness.fingerprint import FingerprintCache, check_model_folder, check_safetensors, fingerprint, read_config
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 # The base's files a merged folder needs beside the weights (tokenizer, processor, templates).
@@ -41,10 +40,7 @@ def merged_cache_root() -> Path:
 
 def adapter_base(adapter: Path, label: str) -> str:
     """The base named in the adapter's config (a path or a hub id)."""
-    try:
-        cfg = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise HarnessError(f"{label}: cannot read {adapter / 'adapter_config.json'}: {e}".splitlines()[0]) from None
+    cfg = read_config(adapter / "adapter_config.json", label)
     base = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None
     if not isinstance(base, str) or not base:
         raise HarnessError(f"{label}: {adapter / 'adapter_config.json'} names no base_model_name_or_path; give adapter_base in the manifest")

@@ -22,6 +22,7 @@ from typing import Any
 from harness.check import SCHEMAS, _allowed, _schema_errors
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
+from tasks.user_json import read_json
 
 
 def read_meta(path: Path, results: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +32,8 @@ def read_meta(path: Path, results: dict[str, Any]) -> dict[str, Any]:
         meta = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise HarnessError(f"{path}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise HarnessError(f"{path}: not valid TOML (nested too deeply)") from None
     training = results.get("training") or {}
     if "trainer_config" not in meta and training.get("config_hash"):
         meta["trainer_config"] = {"method": training.get("method"), "config_hash": training.get("config_hash")}
@@ -62,7 +65,7 @@ def make_bundle(out: Path, meta_path: Path | None, archive: Path | None) -> Path
     results_path = out / "results.json"
     if not results_path.is_file():
         raise HarnessError(f"{out} holds no results.json: give the output folder of `harness eval`")
-    results = json.loads(results_path.read_text(encoding="utf-8"))
+    results = read_json(results_path)
     if meta_path is not None:
         meta = read_meta(meta_path, results)
         atomic_write_text(out / "submission.json", json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n")

@@ -47,6 +47,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
+from tasks import user_json
 
 MAX_RESULTS_BYTES = 64 << 20
 MAX_SAMPLES_FILE_BYTES = 512 << 20
@@ -209,14 +210,10 @@ def _read_json(path: Path, rel: str, report: Report) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text, parse_constant=_no_constant)
-    except ValueError as e:
-        report.add(f"not valid JSON ({e})", file=rel)
+        return user_json.parse(text)
+    except user_json.InvalidJSON as e:
+        report.add(str(e), file=rel)
         return None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _schema_errors(document: Any, schema_name: str) -> list[str]:
@@ -503,9 +500,9 @@ def _read_rows(path: Path, rel: str, stage: int, spec: str, report: Report) -> l
     rows = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         try:
-            row = json.loads(line, parse_constant=_no_constant)
-        except ValueError as e:
-            report.add(f"line {line_no}: not JSON ({e})", file=rel, stage=stage, task=spec)
+            row = user_json.parse(line)
+        except user_json.InvalidJSON as e:
+            report.add(f"line {line_no}: {e}", file=rel, stage=stage, task=spec)
             return None
         error = next(iter(validator.iter_errors(row)), None)
         if error is not None:

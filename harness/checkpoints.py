@@ -16,16 +16,16 @@ allows the hub. Every stage folder then passes `check_model_folder` before any w
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.adapters import adapter_base, is_adapter, merged_folder
 from harness.errors import HarnessError
-from harness.fingerprint import check_model_folder
+from harness.fingerprint import MAX_CONFIG_BYTES, check_model_folder
 from tasks import get_task
 from tasks.sources import looks_like_hub_id
+from tasks.user_json import read_json
 
 MANIFEST = "manifest.json"
 
@@ -80,10 +80,7 @@ def load_run(
 
 
 def _from_manifest(folder: Path, manifest: Path) -> Run:
-    try:
-        data = json.loads(manifest.read_text())
-    except (OSError, ValueError) as e:
-        raise HarnessError(f"cannot read {manifest}: {e}") from None
+    data = read_json(manifest, max_bytes=MAX_CONFIG_BYTES)
     if not isinstance(data, dict) or "base" not in data or not isinstance(data.get("stages"), list):
         raise HarnessError(f"{manifest}: expected {{'base': ..., 'stages': [{{'task': ..., 'path': ...}}, ...]}}")
     stages = [Stage(0, None, str(data["base"]), folder / str(data["base"]))]

@@ -26,10 +26,11 @@ from harness.engine.base import request_seed
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
 from harness.columns import get_preset, plan_columns
-from harness.fingerprint import FingerprintCache, fingerprint, read_generation_config, sample_digest
+from harness.fingerprint import FingerprintCache, fingerprint, read_config, read_generation_config, sample_digest
 from harness.store import ResponseStore, check_writable_folder
 from tasks import Sample, Task, get_task
 from tasks.base import stable_hash
+from tasks.user_json import read_json
 
 BUNDLE_FORMAT = 2  # the version of the result bundle layout (harness/schemas/results.schema.json)
 
@@ -49,8 +50,8 @@ def chat_template_hash(folder: Path) -> str | None:
     cfg = folder / "tokenizer_config.json"
     if cfg.is_file():
         try:
-            template = json.loads(cfg.read_text()).get("chat_template")
-        except ValueError:
+            template = read_config(cfg, f"checkpoint {folder}").get("chat_template")
+        except (HarnessError, AttributeError):  # unreadable, or not an object: no template to hash
             template = None
         if template:
             return hashlib.sha256(json.dumps(template).encode()).hexdigest()[:16]
@@ -364,13 +365,13 @@ def read_training_diagnostics(folder: Path) -> dict[str, Any] | None:
     if not diag_dir.is_dir():
         return None
     try:
-        training = json.loads(manifest.read_text()).get("training", {}) if manifest.is_file() else {}
+        training = read_json(manifest).get("training", {}) if manifest.is_file() else {}
         stages = []
         for path in sorted(diag_dir.glob("stage*.json"), key=lambda p: int(p.stem[5:]) if p.stem[5:].isdigit() else 0):
-            d = json.loads(path.read_text())
+            d = read_json(path)
             stages.append({k: v for k, v in d.items() if not isinstance(v, list) or k == "filters"})
-    except (OSError, ValueError) as e:
-        raise HarnessError(f"cannot read the training diagnostics in {diag_dir}: {e}") from None
+    except AttributeError:  # a manifest or diagnostics file that is not an object
+        raise HarnessError(f"cannot read the training diagnostics in {diag_dir}: a file there is not a JSON object") from None
     return {"method": training.get("method"), "config_hash": training.get("config_hash"), "stages": stages}
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
+from tasks import user_json
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 MODEL_FILE_PATTERNS = WEIGHT_PATTERNS + (
@@ -117,13 +118,8 @@ def check_model_folder(folder: Path, label: str) -> None:
 
 
 def read_config(path: Path, label: str) -> object:
-    """A checkpoint's JSON config file, size-capped; any failure is one line."""
-    try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise HarnessError(f"{label}: {path} is over {MAX_CONFIG_BYTES >> 20} MB; not a config")
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise HarnessError(f"{label}: cannot read {path}: {e}".splitlines()[0]) from None
+    """A checkpoint's JSON config file, size-capped, through the one reader of user JSON."""
+    return user_json.read_json(path, f"{label}: {path}", max_bytes=MAX_CONFIG_BYTES)
 
 
 MAX_RECORDED_GENERATION_CONFIG = 64 << 10
@@ -158,9 +154,9 @@ def check_safetensors(path: Path, label: str) -> set[str]:
             problem = f"header of {n} bytes does not fit in {size} bytes"
         else:
             try:
-                header = json.loads(f.read(n))
+                header = user_json.parse(f.read(n))
                 ends = [int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"]
-            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):  # InvalidJSON is a ValueError
                 header, ends = None, []
             if not isinstance(header, dict):
                 problem = "unreadable header"
@@ -179,9 +175,10 @@ class FingerprintCache:
         self.entries: dict[str, str] = {}
         if path is not None and path.is_file():
             try:
-                self.entries = json.loads(path.read_text())
-            except (OSError, ValueError):
-                self.entries = {}  # a cache: a damaged one is rebuilt, nothing is lost
+                entries = user_json.read_json(path)
+            except HarnessError:
+                entries = {}  # a cache: a damaged one is rebuilt, nothing is lost
+            self.entries = entries if isinstance(entries, dict) else {}
         self.dirty = False
 
     def file_digest(self, file: Path) -> str:

@@ -23,6 +23,7 @@ from harness.errors import HarnessError
 from harness.files import atomic_write_text
 from tasks import get_task
 from tasks.sources import detect_source
+from tasks.user_json import json_lines
 
 
 def task_with_data(task_spec: str, data: str) -> Any:
@@ -41,17 +42,10 @@ def read_responses(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise HarnessError(f"responses file not found: {path}")
     rows = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise HarnessError(f"{path}:{number}: not a JSON line") from None
-            if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("response"), str):
-                raise HarnessError(f'{path}:{number}: expected {{"id": ..., "response": "..."}}')
-            rows.append(row)
+    for number, row in json_lines(path):
+        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("response"), str):
+            raise HarnessError(f'{path}:{number}: expected {{"id": ..., "response": "..."}}')
+        rows.append(row)
     return rows
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from harness.errors import HarnessError
+from tasks import user_json
 
 KEY_FIELDS = ("fingerprint", "task", "task_version", "sample_id", "sample_hash", "gen_hash")
 Key = tuple[str, str, str, str]  # (task_version, gen_hash, sample_id, sample_hash) within one file
@@ -153,8 +154,8 @@ class ResponseStore:
 
 def _parse(line: bytes) -> dict[str, Any] | None:
     try:
-        rec = json.loads(line)
-    except ValueError:
+        rec = user_json.parse(line)
+    except user_json.InvalidJSON:  # corruption (`load` names the file and line)
         return None
     if isinstance(rec, dict) and "sample_hash" not in rec:
         rec["sample_hash"] = ""  # written before sample hashes existed: never matches

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from tasks.user_json import read_json
 
 HERE = Path(__file__).parent
 PAPER_A_GENERAL = ("mmmu:style=paper", "mmlu_pro:style=paper", "pope:style=paper")  # tasks.SEQUENCES["cpt7"]
@@ -186,9 +187,9 @@ def build_site(bundles: Path, out: Path) -> dict[str, Any]:
                 with open_archive(path, Report(str(path))) as root:
                     folder = work / entry_id
                     shutil.copytree(root, folder)
-            results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            results = read_json(folder / "results.json")
             sub_path = folder / "submission.json"
-            submission = json.loads(sub_path.read_text(encoding="utf-8")) if sub_path.is_file() else None
+            submission = read_json(sub_path) if sub_path.is_file() else None
             entries.append(_entry(entry_id, results, submission))
         if problems:
             raise HarnessError("refused: bundles that do not pass `harness check`:\n" + "\n".join(problems))

@@ -30,7 +30,6 @@ before generation.
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -38,6 +37,7 @@ from typing import Any, Iterator
 from tasks.base import Sample
 from tasks.errors import HarnessError
 from tasks.prompts import IMAGE_PLACEHOLDER, easyr1_prompt, prompt_turn
+from tasks.user_json import read_json
 
 
 def looks_like_hub_id(text: str) -> bool:
@@ -49,10 +49,7 @@ def load_llamafactory_json(path: str | Path, image_root: str | Path | None = Non
     path = Path(path)
     if not path.is_file():
         raise HarnessError(f"data file not found: {path}")
-    try:
-        items = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise HarnessError(f"{path}: not valid JSON ({e})") from None
+    items = read_json(path)
     if not isinstance(items, list):
         raise HarnessError(f"{path}: expected a JSON list of LLaMA-Factory items")
     root = Path(image_root) if image_root is not None else path.parent

@@ -24,7 +24,6 @@ passed explicitly, so a checkpoint's `generation_config.json` changes no respons
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -59,11 +58,13 @@ def load_processor(path: str) -> Any:
 
     from harness.engine.image_only_processor import ImageOnlyQwen2_5_VLProcessor
 
+    from harness.fingerprint import read_config
+
     config = Path(path) / "processor_config.json"
     if config.is_file():
         try:
-            cls_name = json.loads(config.read_text()).get("processor_class")
-        except ValueError:
+            cls_name = read_config(config, f"checkpoint {path}").get("processor_class")
+        except (HarnessError, AttributeError):  # unreadable, or not an object: AutoProcessor decides
             cls_name = None
         if cls_name == "ImageOnlyQwen2_5_VLProcessor":
             return _one_line(lambda: ImageOnlyQwen2_5_VLProcessor.from_pretrained(path, trust_remote_code=False), path)
