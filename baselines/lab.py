@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -128,10 +127,10 @@ def run_lab(out: Path, cfg: LabConfig, store: Path, progress: bool = True) -> di
     """Train, evaluate and bundle every (method, seed); write `lab.json`, `report.md` and plots."""
     from baselines.instruct_base import build_instruct_base
     from baselines.train import train_run
-    from harness.bundle import make_bundle
-    from harness.checkpoints import load_run
-    from harness.evaluate import run_eval
-    from harness.report import save_heatmap
+    from harness.results.bundle import make_bundle
+    from harness.runs.checkpoints import load_run
+    from harness.eval.evaluate import run_eval
+    from harness.results.report import save_heatmap
     from tasks import resolve_sequence
 
     methods = _order(cfg.methods)
@@ -193,7 +192,7 @@ def _load(run: dict[str, Any]) -> dict[str, Any]:
 
 def lab_report(out: Path, runs: list[dict[str, Any]], cfg: LabConfig, base: Path, ppl: dict[str, Any] | None = None) -> dict[str, Any]:
     """Aggregate the runs into `report.md` and PNG plots beside it; returns the figures."""
-    from harness.metrics import DEFINITIONS, METRIC_KEYS
+    from harness.results.metrics import DEFINITIONS, METRIC_KEYS
 
     by_method: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for run in runs:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.engine.base import Request, prepare_images, request_seed
+from harness.engine.base import Request, prepare_images
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
 from tasks.base import Sample, Task
@@ -293,7 +293,7 @@ def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path,
               reference: Path | None = None) -> dict[str, Any]:
     """GRPO (or RLOO) with the tasks' own reward. `reference`: the KL reference model's folder
     (None: the stage's start, `src`); prompts longer than `max_prompt_length` are dropped."""
-    from harness.fingerprint import fingerprint
+    from harness.runs.fingerprint import fingerprint
 
     started = time.time()
     model, processor, gpu = load_trainable(src)
@@ -387,7 +387,7 @@ def rollouts(model: Path, items: list[tuple[Task, Sample]], k: int, temperature:
             contract = dataclasses.replace(task.contract(), temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                                            top_k=-1, repetition_penalty=1.0, min_pixels=None, max_pixels=None)
             by_id = {s.id: s for s in group}
-            requests = [Request(f"{s.id}#{j}", s.messages, s.images, request_seed(seed, task.spec, f"{s.id}#{j}")) for s in group for j in range(k)]
+            requests = [Request.for_sample(s, task.spec, seed, f"{s.id}#{j}") for s in group for j in range(k)]
             bar = tqdm(total=len(requests), desc=f"  rollouts {task.spec}", unit="resp", leave=False, disable=not progress)
             for batch in engine.generate(requests, contract):
                 for req, text in batch:

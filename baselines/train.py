@@ -21,7 +21,7 @@ from typing import Any
 import harness
 from baselines import stages as st
 from baselines.configs import METHODS, MultitaskConfig, MultitaskGRPOConfig, RolloutSFTConfig, config_dict, config_hash, load_config
-from harness.checkpoints import MANIFEST
+from harness.runs.checkpoints import MANIFEST
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
 from tasks import get_task, resolve_sequence
@@ -81,11 +81,11 @@ def train_run(method: str, sequence: str, base: str, out: Path, config_path: str
 def _check_base(base: str) -> str:
     path = Path(base)
     if path.exists():
-        from harness.fingerprint import check_model_folder
+        from harness.runs.fingerprint import check_model_folder
 
         check_model_folder(path, "base")
         return str(path.resolve())
-    from harness.checkpoints import hub_snapshot, looks_like_hub_id
+    from harness.runs.checkpoints import hub_snapshot, looks_like_hub_id
 
     if not looks_like_hub_id(base):
         raise HarnessError(f"base model not found: {base}")
@@ -144,8 +144,8 @@ def _train_items(task: Task, cfg: Any) -> list[Sample]:
 def _rollout_sources(cfg: RolloutSFTConfig, tasks: list[Task]) -> list[Path | None]:
     """Per stage, the model whose correct rollouts rollout-SFT imitates (None: the model being
     trained), checked before any work starts."""
-    from harness.checkpoints import load_run
-    from harness.fingerprint import check_model_folder
+    from harness.runs.checkpoints import load_run
+    from harness.runs.fingerprint import check_model_folder
 
     if not cfg.source:
         raise HarnessError(
@@ -219,7 +219,7 @@ def _train_rif(cfg: Any, task: Task, samples: list[Sample], src: Path, dest: Pat
 def _train_rollout_sft(cfg: RolloutSFTConfig, task: Task, samples: list[Sample], source: Path, src: Path, dest: Path,
                        work: Path, out: Path, t: int, epochs: float, progress: bool) -> dict[str, Any]:
     """SFT of `src` on the correct rollouts of `source` (see `_rollout_sources`)."""
-    from harness.fingerprint import check_model_folder, fingerprint
+    from harness.runs.fingerprint import check_model_folder, fingerprint
 
     check_model_folder(source, "rollout source")
     rows = st.rollouts(source, [(task, s) for s in samples], cfg.rollout_k, cfg.rollout_temperature, cfg.rollout_top_p,

@@ -37,8 +37,8 @@ def responses(out: Path) -> dict[tuple[str, str], str]:
 def score(folder: Path, work: Path, backend: str, limit: int) -> tuple[dict, float, int]:
     from transformers import AutoTokenizer
 
-    from harness.checkpoints import load_run
-    from harness.evaluate import run_eval
+    from harness.runs.checkpoints import load_run
+    from harness.eval.evaluate import run_eval
 
     run = work / "run"
     run.mkdir(parents=True, exist_ok=True)

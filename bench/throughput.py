@@ -150,8 +150,8 @@ def bare_loop(model_path: Path, prompts: list[str]) -> tuple[float, list[str]]:
 
 
 def harness_in_process(p: dict[str, Path], out: Path, store: Path, **options) -> float:
-    from harness.checkpoints import load_run
-    from harness.evaluate import run_eval
+    from harness.runs.checkpoints import load_run
+    from harness.eval.evaluate import run_eval
 
     start = time.perf_counter()
     run_eval(load_run(p["one"], allow_external_paths=True), out, store, task_specs=[task_spec(p)], batch_size=BATCH,

@@ -1,9 +1,19 @@
-"""Writing files so that a crash never leaves a half-written one behind."""
+"""Files: writing so that a crash never leaves a half-written one behind, and reading a
+checkpoint's JSON config files."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from tasks import user_json
+
+MAX_CONFIG_BYTES = 50 << 20  # a checkpoint's JSON config file (config.json, an index, a manifest)
+
+
+def read_config(path: Path, label: str) -> object:
+    """A checkpoint's JSON config file, size-capped, through the one reader of user JSON."""
+    return user_json.read_json(path, f"{label}: {path}", max_bytes=MAX_CONFIG_BYTES)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

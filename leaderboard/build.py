@@ -168,8 +168,8 @@ def build_site(bundles: Path, out: Path) -> dict[str, Any]:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     import harness
-    from harness.bundle import pack
-    from harness.check import check_bundle, open_archive, Report
+    from harness.results.bundle import pack
+    from harness.check.checker import check_bundle, open_archive, Report
 
     entries, problems = [], []
     work = Path(tempfile.mkdtemp(prefix="cpt-site-"))

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import check as checker
-from harness.bundle import make_bundle
-from harness.checkpoints import load_run
+from harness.check import checker
+from harness.results.bundle import make_bundle
+from harness.runs.checkpoints import load_run
 from harness.cli import main
-from harness.evaluate import run_eval
+from harness.eval.evaluate import run_eval
 
 
 @pytest.fixture(scope="module")

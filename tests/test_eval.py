@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.checkpoints import load_run
+from harness.runs.checkpoints import load_run
 from harness.cli import main
-from harness.evaluate import run_eval
+from harness.eval.evaluate import run_eval
 
 
 def _eval(run, out, store, **kw):

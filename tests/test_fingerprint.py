@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from harness.errors import HarnessError
-from harness.fingerprint import FingerprintCache, check_model_folder, fingerprint
+from harness.runs.fingerprint import FingerprintCache, check_model_folder, fingerprint
 
 
 def test_fingerprint_follows_content_not_path(tmp_path, tiny_model):

@@ -11,7 +11,7 @@ from PIL import Image
 
 import hub_fixtures as fx
 from harness.errors import HarnessError
-from harness.score import score_file
+from harness.eval.score import score_file
 from tasks import get_task
 from tasks.sources import LazyImage, detect_source
 
@@ -210,8 +210,8 @@ def test_missing_image_paths_in_easyr1_are_counted(tmp_path):
 def test_eval_generates_from_hub_rows_with_lazy_images(data, tiny_run, tmp_path):
     """A real eval on the tiny model: images decoded from the table, the chosen protocol and
     POPE's summary metrics recorded in the results."""
-    from harness.checkpoints import load_run
-    from harness.evaluate import run_eval
+    from harness.runs.checkpoints import load_run
+    from harness.eval.evaluate import run_eval
 
     specs = [f"pope:data={data['pope']}", f"textvqa:data={data['textvqa']},style=direct"]
     results = run_eval(load_run(str(tiny_run)), tmp_path / "out", tmp_path / "store", task_specs=specs, progress=False, protocol="official")

@@ -46,7 +46,7 @@ def test_a_small_lab_end_to_end(tmp_path):
     plots and lab.json are written; every bundle is accepted by `harness check` and listed in the
     leaderboard's toy track; a second lab from scratch with the same seeds gives the same figures."""
     from baselines.lab import run_lab
-    from harness.check import check_bundle
+    from harness.check.checker import check_bundle
     from leaderboard.build import build_site
 
     small = {"n_train": 8, "epochs": 1.0, "per_task_epochs": {}, "per_device_batch_size": 8, "save_steps": 1000}

@@ -61,7 +61,7 @@ def _evaluate(model, setup):
 
 
 def test_bridge_equals_lm_evals_own_hf_run_and_resumes(setup, tmp_path):
-    from harness.lmeval_bridge import HarnessLM
+    from harness.eval.lmeval_bridge import HarnessLM
 
     theirs = _evaluate("hf", setup)
     ours_lm = HarnessLM(pretrained=str(setup["model"]), store=str(tmp_path / "store"), batch_size=4)
@@ -80,7 +80,7 @@ def test_bridge_equals_lm_evals_own_hf_run_and_resumes(setup, tmp_path):
 
 
 def test_unknown_task_name_gets_a_suggestion(setup):
-    from harness.lmeval_bridge import check_task_names
+    from harness.eval.lmeval_bridge import check_task_names
 
     with pytest.raises(HarnessError, match=r"unknown lm-eval task 'tiny_q'; did you mean tiny_qa"):
         check_task_names(["tiny_q"], include_path=str(setup["tasks"]))

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from harness import metrics
+from harness.results import metrics
 
 # Rows: stages 0..3 (base, after t1, after t2, after t3); columns t1, t2, t3 then a general task.
 A = [

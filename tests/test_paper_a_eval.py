@@ -13,14 +13,14 @@ import pytest
 from PIL import Image
 
 import hub_fixtures as fx
-from harness.check import check_bundle
-from harness.checkpoints import load_run
-from harness.columns import plan_columns, preset_spec
+from harness.check.checker import check_bundle
+from harness.runs.checkpoints import load_run
+from harness.eval.columns import plan_columns, preset_spec
 from harness.engine import Request, open_backend
 from harness.engine.base import sampling_parameters
 from harness.engine.openai_api import openai_request_fields
 from harness.engine.vllm import vllm_sampling_kwargs
-from harness.evaluate import run_eval
+from harness.eval.evaluate import run_eval
 from tasks import get_task
 from tasks.base import GenerationContract, Sample
 from tasks.extract import PAPER_WS_PATTERN
@@ -302,7 +302,7 @@ def test_bad_preset_or_bounds_are_one_line_before_any_work(tmp_path, tiny_run, c
 
 def test_scoring_elsewhere_leaves_out_what_an_evaluation_leaves_out(tmp_path):
     from harness.errors import HarnessError
-    from harness.score import score_file
+    from harness.eval.score import score_file
 
     data = _release_json(tmp_path / "data")
     responses = tmp_path / "r.jsonl"

@@ -81,8 +81,8 @@ def test_bad_parameters():
 
 
 def test_evaluates_end_to_end_on_the_tiny_model(folder, tiny_run, tmp_path):
-    from harness.checkpoints import load_run
-    from harness.evaluate import run_eval
+    from harness.runs.checkpoints import load_run
+    from harness.eval.evaluate import run_eval
 
     spec = f"refcoco:coords=pixels,data={folder}"
     results = run_eval(load_run(tiny_run), tmp_path / "out", tmp_path / "store", task_specs=[spec], progress=False)

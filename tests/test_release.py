@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.score import score_file
+from harness.eval.score import score_file
 from tasks import get_task
 from tasks.release import paper_score
 from tasks.sources import check_images, load_llamafactory_json

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import hub_fixtures as fx
-from harness.checkpoints import load_run
+from harness.runs.checkpoints import load_run
 from harness.cli import main
-from harness.evaluate import run_eval
+from harness.eval.evaluate import run_eval
 from side_envs import REPO, run_harness, side_python_or_skip, vllm_python_or_skip, vllm_serve
 
 RELEASE_FILES = ["chat_template.json", "config.json", "generation_config.json", "merges.txt", "model-00001-of-00002.safetensors",

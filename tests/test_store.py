@@ -3,7 +3,7 @@ import json
 import pytest
 
 from harness.errors import HarnessError
-from harness.store import ResponseStore
+from harness.generation.store import ResponseStore
 
 
 def rec(sid, response="r", fp="f" * 32, task="toy_count", ver="1", gh="g", sh="h"):
@@ -46,7 +46,7 @@ def test_generation_lock_makes_a_second_process_wait(tmp_path):
     store = ResponseStore(tmp_path)
     waited = []
     code = (
-        "import sys, time; from harness.store import ResponseStore; s = ResponseStore(sys.argv[1]); "
+        "import sys, time; from harness.generation.store import ResponseStore; s = ResponseStore(sys.argv[1]); "
         "t = time.time(); ctx = s.generation_lock('f' * 32, 'toy_count', on_wait=lambda: print('waiting', flush=True)); "
         "ctx.__enter__(); print(f'got {time.time() - t:.2f}', flush=True)"
     )

@@ -20,7 +20,7 @@ pytest.importorskip("trl")
 from baselines import stages as st  # noqa: E402
 from baselines.configs import load_config  # noqa: E402
 from baselines.train import train_run  # noqa: E402
-from harness.checkpoints import load_run  # noqa: E402
+from harness.runs.checkpoints import load_run  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
 from tasks import get_task  # noqa: E402
 
@@ -92,7 +92,7 @@ def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_p
             assert d["kept_fraction"] == pytest.approx(sum(n > 0 for n in per_item.values()) / len(per_item))
     if method in ("grpo", "rloo", "rif-grpo"):
         # Paper A's CL_oneRef: the KL reference stays the base in every stage; RIF resets it to the stage's start.
-        from harness.fingerprint import fingerprint
+        from harness.runs.fingerprint import fingerprint
 
         second = json.loads((out / "diagnostics" / "stage2.json").read_text())
         ref = second["kl_reference"] if method != "rif-grpo" else second["chunks"][-1]["kl_reference"]
@@ -234,7 +234,7 @@ def test_rollout_sft_imitates_the_rft_run_stage_by_stage(instruct_base, tmp_path
     gives each stage its own source; a run of another sequence, or no source, is refused up front."""
     import shutil
 
-    from harness.fingerprint import fingerprint
+    from harness.runs.fingerprint import fingerprint
 
     rft = tmp_path / "rft"
     for name in ("s1", "s2"):

@@ -26,6 +26,13 @@ class Request:
     seed: int = 0
     prompt: str | None = None
 
+    @classmethod
+    def for_sample(cls, sample: Any, task: str, base_seed: int, request_id: str | None = None) -> "Request":
+        """The request that generates a task's `sample` (a `tasks.Sample`) for column `task`:
+        id `request_id` (default: the sample's id), seeded by (base seed, task, that id)."""
+        rid = sample.id if request_id is None else request_id
+        return cls(rid, sample.messages, sample.images, request_seed(base_seed, task, rid))
+
 
 class Backend(ABC):
     name: str = "?"

@@ -52,13 +52,13 @@ def load_processor(path: str) -> Any:
     (the same tokenizer and chat template; the image processor the folder names,
     `Qwen2VLImageProcessor`, repeated in torch alone by `TorchQwen2VLImageProcessor`, pixel for
     pixel), and this is said once. Remote code is never trusted
-    (`harness.fingerprint.check_model_folder` has refused folders with an `auto_map` before this
+    (`harness.runs.fingerprint.check_model_folder` has refused folders with an `auto_map` before this
     runs). Any failure is one line."""
     from transformers import AutoProcessor
 
     from harness.engine.image_only_processor import ImageOnlyQwen2_5_VLProcessor
 
-    from harness.fingerprint import read_config
+    from harness.files import read_config
 
     config = Path(path) / "processor_config.json"
     if config.is_file():
@@ -88,7 +88,7 @@ def load_processor(path: str) -> Any:
 
 
 def _qwen_vl(path: str) -> bool:
-    from harness.fingerprint import read_config
+    from harness.files import read_config
 
     try:
         config = read_config(Path(path) / "config.json", f"checkpoint {path}")

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 from harness.engine.base import Backend, Request, chat_messages, contract_images, cut_at_stop, sampling_parameters
 from harness.errors import HarnessError
-from harness.fingerprint import read_config
+from harness.files import read_config
 from tasks.base import GenerationContract
 
 INSTALL_HINT = (

@@ -9,7 +9,7 @@ Layouts:
 - `llamafactory`: a LLaMA-Factory output folder (`config.json`, safetensors weights and the
   trainer's `trainer_state.json` / `*_results.json`); its `checkpoint-N/` folders are ignored.
 - `adapter`: a PEFT LoRA adapter (`adapter_config.json` + `adapter_model.safetensors`), loaded
-  over its base (`harness.adapters`).
+  over its base (`harness.runs.adapters`).
 - `hf`: any other Hugging Face model folder.
 
 Order: when every stage is a plain `hf` folder, natural order of the paths (`stage2` before
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.checkpoints import MANIFEST, natural_key
+from harness.runs.checkpoints import MANIFEST, natural_key
 from harness.errors import HarnessError
 
 _STEP = re.compile(r"global_step_(\d+)$")

@@ -2,8 +2,8 @@
 
 With `manifest.json`: `{"base": PATH_OR_ID, "stages": [{"task": NAME, "path": REL_PATH}, ...],
 "general": [TASK, ...] (optional)}`; a stage entry may add `adapter_base` (a path relative to the
-run folder) when its path is a LoRA adapter (`harness.adapters`); `harness manifest` proposes a
-manifest from the folders a run holds (`harness.layouts`). Stage 0 is the base; stage t is the
+run folder) when its path is a LoRA adapter (`harness.runs.adapters`); `harness manifest` proposes a
+manifest from the folders a run holds (`harness.runs.layouts`). Stage 0 is the base; stage t is the
 model after training on the t-th task. Relative paths are relative to the run folder.
 
 Without a manifest: the sub-folders holding a `config.json` are the stages, in natural order
@@ -20,9 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.adapters import adapter_base, is_adapter, merged_folder
+from harness.runs.adapters import adapter_base, is_adapter, merged_folder
 from harness.errors import HarnessError
-from harness.fingerprint import MAX_CONFIG_BYTES, check_model_folder
+from harness.files import MAX_CONFIG_BYTES
+from harness.runs.fingerprint import check_model_folder
 from tasks import get_task
 from tasks.sources import looks_like_hub_id
 from tasks.user_json import read_json

@@ -2,7 +2,7 @@
 
 One record per (checkpoint fingerprint, task spec, task version, sample id, sample hash,
 generation hash). The sample hash covers what the task loaded for that sample: its prompt
-(messages), its gold answer and the bytes of its images (`harness.fingerprint.sample_digest`),
+(messages), its gold answer and the bytes of its images (`harness.runs.fingerprint.sample_digest`),
 so two data files under the same spec never share records, and a rewritten data file
 regenerates exactly the samples that changed. The generation hash covers the generation
 contract, the backend and the seed. Records live in JSON-lines files, one per (fingerprint,

@@ -19,14 +19,14 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.checkpoints import load_run
-from harness.evaluate import run_eval
-from harness.report import render_report, save_heatmap
-from harness.store import default_store_root
+from harness.runs.checkpoints import load_run
+from harness.eval.evaluate import run_eval
+from harness.results.report import render_report, save_heatmap
+from harness.generation.store import default_store_root
 
 DEMO_SEQUENCE = "toy3"
 METHODS = ("sft", "grpo")
-CONFIGS = Path(__file__).resolve().parents[1] / "baselines" / "configs"
+CONFIGS = Path(__file__).with_name("configs")
 
 NOTE = (
     "What you are looking at: a 0.25M-parameter model, first given a short instruction stage on "

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.files import atomic_write_text
+from harness.files import atomic_write_text, read_config
 from tasks import user_json
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
@@ -55,7 +55,6 @@ CONFIG_FILES = (
     "video_preprocessor_config.json", "image_processor_config.json", "feature_extractor_config.json",
     "tokenizer_config.json",
 )
-MAX_CONFIG_BYTES = 50 << 20
 MAX_SAFETENSORS_HEADER = 100 << 20
 
 
@@ -115,11 +114,6 @@ def check_model_folder(folder: Path, label: str) -> None:
             unlisted = sorted(names - set(weight_map)) if shard in listed else []
             if unlisted:
                 raise HarnessError(f"{label}: {shard} holds tensor {unlisted[0]!r}, which {index.name} does not list")
-
-
-def read_config(path: Path, label: str) -> object:
-    """A checkpoint's JSON config file, size-capped, through the one reader of user JSON."""
-    return user_json.read_json(path, f"{label}: {path}", max_bytes=MAX_CONFIG_BYTES)
 
 
 MAX_RECORDED_GENERATION_CONFIG = 64 << 10

@@ -12,13 +12,12 @@ identity and the seed. Log-likelihood requests go to lm-eval's own `HFLM` on the
     lm_eval.simple_evaluate(model=HarnessLM(pretrained=PATH), tasks=[...], apply_chat_template=True)
 
 or `lm-eval run --model cpt-harness --model_args pretrained=PATH,store=DIR` after
-`import harness.lmeval_bridge`. In `harness eval`, a general column `lm-eval:TASK` runs lm-eval on
+`import harness.eval.lmeval_bridge`. In `harness eval`, a general column `lm-eval:TASK` runs lm-eval on
 every stage this way (`evaluate_columns`).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -32,9 +31,10 @@ from lm_eval.api.registry import register_model
 from harness.engine import Request, backend_identity, open_backend
 from harness.engine.base import request_seed
 from harness.errors import HarnessError
-from harness.fingerprint import FingerprintCache, check_model_folder, fingerprint
-from harness.lmeval_names import LMEVAL_PREFIX
-from harness.store import ResponseStore, default_store_root
+from harness.runs.fingerprint import FingerprintCache, check_model_folder, fingerprint
+from harness.eval.lmeval_names import LMEVAL_PREFIX
+from harness.generation.loop import Pair, StoreThrough, generation_hash
+from harness.generation.store import ResponseStore, default_store_root
 from tasks.base import GenerationContract, Score, stable_hash
 
 
@@ -60,7 +60,6 @@ def contract_of(gen_kwargs: dict[str, Any]) -> GenerationContract:
 
 @register_model("cpt-harness")
 class HarnessLM(LM):
-    generated_total = 0  # over all instances of this process (what `harness eval` reports)
 
     def __init__(self, pretrained: str, store: str | None = None, batch_size: int | str = 8, batching: str = "padded",
                  seed: int = 0, **kwargs: Any):
@@ -68,14 +67,14 @@ class HarnessLM(LM):
         self.path = Path(pretrained)
         check_model_folder(self.path, "lm-eval model")
         self.fp = fingerprint(self.path, FingerprintCache(None))
-        self.store = ResponseStore(Path(store) if store else default_store_root())
-        self.store.prepare()
+        responses = ResponseStore(Path(store) if store else default_store_root())
+        responses.prepare()
         self.batch_size = int(batch_size) if str(batch_size).isdigit() else 8
         self.batching, self.seed = batching, int(seed)
         self.identity = backend_identity("hf", batch_size=self.batch_size, batching=batching)
+        self.through = StoreThrough(responses, self.identity)
         self._engine = None
         self._hflm = None
-        self.generated = 0  # responses generated (not found in the store) by this object
 
     # ---- chat templates: the model folder's own, as lm-eval's hf model applies it -----------
     @property
@@ -88,6 +87,16 @@ class HarnessLM(LM):
     def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
         return self._tokenizer().apply_chat_template(chat_history, tokenize=False, add_generation_prompt=add_generation_prompt,
                                                      continue_final_message=not add_generation_prompt)
+
+    def _open_engine(self) -> Any:
+        if self._engine is None:
+            self._engine = open_backend("hf", str(self.path), batch_size=self.batch_size, batching=self.batching)
+        return self._engine
+
+    @property
+    def generated(self) -> int:
+        """Responses this object generated (not found in the store)."""
+        return self.through.generated
 
     def _tokenizer(self) -> Any:
         if not hasattr(self, "_tok"):
@@ -108,25 +117,11 @@ class HarnessLM(LM):
         import lm_eval
 
         for (task, contract), items in groups.items():
-            ghash = stable_hash({"contract": contract.to_dict(), "backend": self.identity, "seed": None if contract.greedy else self.seed})
-            with self.store.generation_lock(self.fp, task):
-                have = {sid: rec["response"] for (ver, gh, sid, sh), rec in self.store.load(self.fp, task).items()
-                        if ver == lm_eval.__version__ and gh == ghash}
-                missing = {digest: context for _, context, digest in items if digest not in have}
-                if missing:
-                    if self._engine is None:
-                        self._engine = open_backend("hf", str(self.path), batch_size=self.batch_size, batching=self.batching)
-                    reqs = [Request(d, [], [], request_seed(self.seed, task, d), prompt=c) for d, c in missing.items()]
-                    for batch in self._engine.generate(reqs, contract):
-                        self.store.append({
-                            "fingerprint": self.fp, "task": task, "task_version": lm_eval.__version__, "sample_id": req.id,
-                            "sample_hash": req.id, "gen_hash": ghash, "response": text, "backend": self.identity,
-                            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                        } for req, text in batch)
-                        for req, text in batch:
-                            have[req.id] = text
-                        self.generated += len(batch)
-                        HarnessLM.generated_total += len(batch)
+            contexts = {digest: context for _, context, digest in items}  # a digest is its own sample hash
+            pair = Pair(self.fp, task, lm_eval.__version__, generation_hash(contract, self.identity, self.seed), {d: d for d in contexts})
+            requests = [Request(d, [], [], request_seed(self.seed, task, d), prompt=c) for d, c in contexts.items()]
+            have = self.through.complete(pair, requests, contract, self._open_engine,
+                                         waiting=f"{task}: waiting for another harness process that is generating it")
             for i, _, digest in items:
                 out[i] = have[digest]
         return [text if text is not None else "" for text in out]
@@ -192,13 +187,14 @@ class LMEvalColumn:
 
 def evaluate_columns(stage_paths: list[Path], specs: list[str], store_root: Path, limit: int | None, batch_size: int,
                      batching: str, seed: int, include_path: str | None = None, chat_template: bool = False,
-                     progress: bool = True) -> dict[str, LMEvalColumn]:
+                     progress: bool = True) -> tuple[dict[str, LMEvalColumn], int]:
     """Run lm-eval's `simple_evaluate` on every stage checkpoint for the lm-eval tasks `specs`
     (`lm-eval:NAME`), generating through `HarnessLM` (our engine and store). A column's value at
     a stage is lm-eval's own aggregated metric (×100): the task's first metric, under the filter
     `none` when it has one, else its first filter. Only mean-aggregated metrics (acc,
     exact_match, ...) can be matrix columns: the matrix and `harness check` take a column as the
-    mean of its per-document scores, and this is checked against lm-eval's own figure."""
+    mean of its per-document scores, and this is checked against lm-eval's own figure. Returns
+    the columns and the number of responses generated (not found in the store)."""
     import lm_eval
     from lm_eval.tasks import TaskManager
 
@@ -206,6 +202,7 @@ def evaluate_columns(stage_paths: list[Path], specs: list[str], store_root: Path
     manager = TaskManager(include_path=include_path)
     check_task_names(names, include_path=include_path, manager=manager)
     columns: dict[str, LMEvalColumn] = {}
+    generated = 0
     for stage, path in enumerate(stage_paths):
         model = HarnessLM(pretrained=str(path), store=str(store_root), batch_size=batch_size, batching=batching, seed=seed)
         out = lm_eval.simple_evaluate(model=model, tasks=names, task_manager=manager, limit=limit, log_samples=True,
@@ -213,9 +210,10 @@ def evaluate_columns(stage_paths: list[Path], specs: list[str], store_root: Path
                                       torch_random_seed=seed, fewshot_random_seed=seed, verbosity="ERROR")
         if out is None:
             raise HarnessError("lm-eval returned no results")
+        generated += model.generated
         for spec, name in zip(specs, names):
             _add_stage(columns, spec, name, out, stage, include_path, chat_template, limit)
-    return columns
+    return columns, generated
 
 
 def _add_stage(columns: dict[str, LMEvalColumn], spec: str, name: str, out: dict[str, Any], stage: int,

@@ -18,7 +18,8 @@ import shutil
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.fingerprint import FingerprintCache, check_model_folder, check_safetensors, fingerprint, read_config
+from harness.files import read_config
+from harness.runs.fingerprint import FingerprintCache, check_model_folder, check_safetensors, fingerprint
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 # The base's files a merged folder needs beside the weights (tokenizer, processor, templates).

@@ -70,11 +70,11 @@ def _default_protocols(cls: type) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from harness.checkpoints import load_run
+    from harness.runs.checkpoints import load_run
     from harness.engine import BACKENDS
-    from harness.evaluate import run_eval
-    from harness.report import render_report, save_heatmap
-    from harness.store import default_store_root
+    from harness.eval.evaluate import run_eval
+    from harness.results.report import render_report, save_heatmap
+    from harness.generation.store import default_store_root
     from tasks import resolve_sequence
 
     if args.backend not in BACKENDS:
@@ -90,8 +90,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     general_specs = _split(args.general)
     if task_specs is not None and general_specs is not None:
         raise HarnessError("give --tasks (the columns to evaluate) or --general (the untrained columns), not both")
-    from harness.columns import get_preset, plan_columns
-    from harness.lmeval_names import is_lmeval_spec
+    from harness.eval.columns import get_preset, plan_columns
+    from harness.eval.lmeval_names import is_lmeval_spec
     from tasks import get_task
 
     get_preset(args.preset)
@@ -147,7 +147,7 @@ def _ray_options(args: argparse.Namespace) -> dict | None:
         if any(v is not None for v in ray_flags):
             raise HarnessError("the --ray-* options need --ray")
         return None
-    from harness.ray_eval import DEFAULT_RETRIES, DEFAULT_SHARD_SIZE, check_address, import_ray
+    from harness.generation.ray import DEFAULT_RETRIES, DEFAULT_SHARD_SIZE, check_address, import_ray
 
     import_ray()  # missing Ray, or a cluster that does not answer, fails before any work
     if args.ray != "local":
@@ -186,7 +186,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
     from tabulate import tabulate
 
-    from harness.layouts import propose_manifest, write_manifest
+    from harness.runs.layouts import propose_manifest, write_manifest
 
     run = Path(args.run)
     manifest, found = propose_manifest(run, args.base, _split(args.sequence))
@@ -206,7 +206,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from harness.score import score_file
+    from harness.eval.score import score_file
 
     summary = score_file(args.task, args.data, Path(args.responses), Path(args.out), args.protocol)
     extra = summary.pop("summary_metrics", {})
@@ -219,7 +219,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import json
 
-    from harness.check import check_bundle
+    from harness.check.checker import check_bundle
 
     if args.regenerate and not args.checkpoint_dir:
         raise HarnessError("--regenerate needs --checkpoint-dir (the submitted checkpoints)")
@@ -239,7 +239,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from harness.bundle import make_bundle
+    from harness.results.bundle import make_bundle
 
     archive = make_bundle(Path(args.out), Path(args.meta) if args.meta else None, Path(args.archive) if args.archive else None)
     print(f"packed {archive}; check it with: harness check {archive}")
@@ -274,7 +274,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _require_trl()
-    from harness.demo import run_demo
+    from baselines.demo import run_demo
 
     _quiet_libraries()
     return run_demo(Path(args.out), store=Path(args.store) if args.store else None, limit=args.limit, progress=not args.no_progress)
@@ -285,7 +285,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     import dataclasses
 
     from baselines.lab import LabConfig, run_lab
-    from harness.store import default_store_root
+    from harness.generation.store import default_store_root
 
     cfg = LabConfig.quick_config() if args.quick else LabConfig()
     if args.seeds is not None:  # run_lab refuses fewer than one

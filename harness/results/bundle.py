@@ -3,7 +3,7 @@
 
 The metadata (method, base model, training data, code link, contact, licence; optional `track`
 "main" or "toy", and `trainer_config`, taken from the run's training record when the reference
-trainer made it) is validated against `harness/schemas/submission.schema.json` and written as
+trainer made it) is validated against `harness/results/schemas/submission.schema.json` and written as
 `OUT/submission.json`. The archive holds the bundle's files only (the layout `harness check`
 accepts), in sorted order with zeroed owners and times, so packing the same bundle twice gives
 the same bytes.
@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from harness.check import SCHEMAS, _allowed, _schema_errors
+from harness.results.format import SCHEMAS, allowed, schema_errors
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
 from tasks.user_json import read_json
@@ -37,7 +37,7 @@ def read_meta(path: Path, results: dict[str, Any]) -> dict[str, Any]:
     training = results.get("training") or {}
     if "trainer_config" not in meta and training.get("config_hash"):
         meta["trainer_config"] = {"method": training.get("method"), "config_hash": training.get("config_hash")}
-    errors = _schema_errors(meta, "submission.schema.json")
+    errors = schema_errors(meta, "submission.schema.json")
     if errors:
         raise HarnessError(f"{path}: {errors[0]} (schema: {SCHEMAS / 'submission.schema.json'})")
     return meta
@@ -45,7 +45,7 @@ def read_meta(path: Path, results: dict[str, Any]) -> dict[str, Any]:
 
 def pack(out: Path, archive: Path) -> None:
     """A deterministic .tar.gz of the bundle files under `out`."""
-    files = sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink() and _allowed(PurePosixPath(p.relative_to(out).as_posix())))
+    files = sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink() and allowed(PurePosixPath(p.relative_to(out).as_posix())))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in files:

@@ -7,7 +7,6 @@ of a stage is loaded at most once, and not at all when the store already holds i
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import platform
@@ -19,28 +18,22 @@ from typing import Any
 from tqdm.auto import tqdm
 
 import harness
-from harness import metrics
-from harness.checkpoints import Run
+from harness.clock import utc_now
 from harness.engine import Request, backend_identity, open_backend
-from harness.engine.base import request_seed
 from harness.errors import HarnessError
-from harness.files import atomic_write_text
-from harness.columns import get_preset, plan_columns
-from harness.fingerprint import FingerprintCache, fingerprint, read_config, read_generation_config, sample_digest
-from harness.store import ResponseStore, check_writable_folder
+from harness.eval.columns import get_preset, plan_columns
+from harness.files import read_config
+from harness.generation.loop import Pair, StoreThrough, generation_hash
+from harness.generation.store import ResponseStore, check_writable_folder
+from harness.results import metrics
+from harness.results.format import BUNDLE_FORMAT, SAMPLES_DIR, sample_file, sample_row
+from harness.results.summary import summarize
+from harness.results.writer import write_bundle
+from harness.runs.checkpoints import Run
+from harness.runs.fingerprint import FingerprintCache, fingerprint, read_generation_config, sample_digest
 from tasks import Sample, Task, get_task
 from tasks.base import stable_hash
 from tasks.user_json import read_json
-
-BUNDLE_FORMAT = 2  # the version of the result bundle layout (harness/schemas/results.schema.json)
-
-
-def gen_hash(task: Task, backend: str, seed: int) -> str:
-    """What makes two generations of the same sample by the same model interchangeable: the
-    contract, the backend identity (name and dtype) and, when sampling, the seed. Batch size is
-    deliberately absent."""
-    contract = task.contract()
-    return stable_hash({"contract": contract.to_dict(), "backend": backend, "seed": None if contract.greedy else seed})
 
 
 def chat_template_hash(folder: Path) -> str | None:
@@ -81,16 +74,16 @@ def run_eval(
     protocol for the tasks that have it (the others keep their first); None: each task's first.
     `backend_options` go to the backend (hf: `batching`; vllm: `tp`, `dp`, `gpu_memory_utilization`,
     `max_model_len`; openai: `base_url`, `model`, `api_key_env`, `concurrency`, `request_timeout`)
-    and are recorded in the results. `ray` (a dict of `harness.ray_eval.generate_on_ray`'s
+    and are recorded in the results. `ray` (a dict of `harness.generation.ray.generate_on_ray`'s
     keyword arguments, `address` None for a local instance) spreads generation over Ray; the
     results are the same, with Ray's unit counts in `run_stats.ray`. `general_specs` replaces the
     run's general columns; `lm-eval:NAME` among them (or in `task_specs`) is an lm-evaluation-harness
     task, run by lm-eval on every stage with generation through our store
-    (`harness.lmeval_bridge.evaluate_columns`; `lmeval_include` = lm-eval's `include_path`,
+    (`harness.eval.lmeval_bridge.evaluate_columns`; `lmeval_include` = lm-eval's `include_path`,
     `lmeval_chat_template` = its `apply_chat_template`), after the harness's own columns.
     `overrides` (task parameters such as `image_max_pixels`) apply to every column that takes them
     and `preset` names an evaluation preset (`tasks.presets`), recorded in the results; both as
-    `harness.columns.plan_columns` applies them."""
+    `harness.eval.columns.plan_columns` applies them."""
     backend_options = {"batching": "padded"} if backend_options is None and backend == "hf" else dict(backend_options or {})
     started = time.time()
     if batch_size < 1:
@@ -131,64 +124,17 @@ def run_eval(
     fps = [fingerprint(stage.local, cache) for stage in run.stages]
     digests = {spec: {s.id: sample_digest(s, cache) for s in items} for spec, items in samples.items()}
     cache.save()
-    hashes = {t.spec: gen_hash(t, engine_id, seed) for t in columns}
+    hashes = {t.spec: generation_hash(t.contract(), engine_id, seed) for t in columns}
 
-    generated = 0
-    truncated: dict[str, list[str]] = {}  # ids a server cut at its token limit (openai backend)
-
-    def store_batch(fp: str, task: Task, have: dict[str, str], batch: list[tuple[str, str]]) -> None:
-        nonlocal generated
-        spec = task.spec
-        store.append(
-            {
-                "fingerprint": fp, "task": spec, "task_version": task.version,
-                "sample_id": sid, "sample_hash": digests[spec][sid], "gen_hash": hashes[spec],
-                "response": text, "backend": engine_id, "created": _now(),
-            }
-            for sid, text in batch
-        )
-        have.update(batch)
-        generated += len(batch)
-
+    through = StoreThrough(store, engine_id)
+    pairs = {(i, t.spec): Pair(fp, t.spec, t.version, hashes[t.spec], digests[t.spec]) for i, fp in enumerate(fps) for t in columns}
+    options = {**backend_options, "batch_size": batch_size, "seed": seed}
     if ray is not None:
-        responses, ray_stats = _generate_on_ray(run, fps, columns, samples, store, store_batch, hashes, digests, seed,
-                                                backend, {**backend_options, "batch_size": batch_size, "seed": seed}, ray, progress)
+        responses, ray_stats = _generate_on_ray(run, columns, samples, through, pairs, seed, backend, options, ray, progress)
         truncated = ray_stats.pop("truncated")
     else:
-        responses = []
-        stage_bar = tqdm(run.stages, desc="stages", unit="stage", disable=not progress, position=0)
-        for stage, fp in zip(stage_bar, fps):
-            stage_bar.set_postfix_str(f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)"))
-            engine = None
-            per_task: dict[str, dict[str, str]] = {}
-            try:
-                for task in columns:
-                    spec, ghash, digest = task.spec, hashes[task.spec], digests[task.spec]
-                    have = _stored_responses(store, fp, task, ghash, digest)
-                    if any(s.id not in have for s in samples[spec]):
-                        # Another process may be generating this pair: wait for it, then take what it stored.
-                        note = f"stage {stage.index} {spec}: waiting for another harness process that is generating it"
-                        with store.generation_lock(fp, spec, on_wait=lambda: print(note, file=sys.stderr)):
-                            have = _stored_responses(store, fp, task, ghash, digest)
-                            missing = [s for s in samples[spec] if s.id not in have]
-                            if missing:
-                                if engine is None:
-                                    engine = open_backend(backend, str(stage.local), batch_size=batch_size, seed=seed, **backend_options)
-                                requests = [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing]
-                                bar = tqdm(total=len(missing), desc=f"  stage {stage.index} {spec}", unit="sample", leave=False, disable=not progress, position=1)
-                                for batch in engine.generate(requests, task.contract()):
-                                    store_batch(fp, task, have, [(req.id, text) for req, text in batch])
-                                    bar.update(len(batch))
-                                bar.close()
-                                cut = engine.pop_truncated()
-                                if cut:
-                                    truncated[f"stage{stage.index}/{spec}"] = cut
-                    per_task[spec] = have
-            finally:
-                if engine is not None:
-                    engine.close()
-            responses.append(per_task)
-        stage_bar.close()
+        responses, truncated = _generate_locally(run, columns, samples, through, pairs, seed, backend, options, progress)
+    generated = through.generated
 
     scored = {
         (stage_idx, t.spec): [t.score_as(protocols[t.spec], per_task[t.spec][s.id], s) for s in samples[t.spec]]
@@ -196,12 +142,11 @@ def run_eval(
         for t in columns
     }
     if lm_specs:  # lm-eval columns: lm-eval builds the requests and scores them; generation goes through the store
-        from harness.lmeval_bridge import HarnessLM, evaluate_columns
+        from harness.eval.lmeval_bridge import evaluate_columns
 
-        before = HarnessLM.generated_total
-        lm = evaluate_columns([s.local for s in run.stages], lm_specs, store.root, limit, batch_size,
-                              backend_options.get("batching", "padded"), seed, lmeval_include, lmeval_chat_template, progress)
-        generated += HarnessLM.generated_total - before
+        lm, lm_generated = evaluate_columns([s.local for s in run.stages], lm_specs, store.root, limit, batch_size,
+                                            backend_options.get("batching", "padded"), seed, lmeval_include, lmeval_chat_template, progress)
+        generated += lm_generated
         for spec, column in lm.items():
             general.append(column)
             samples[spec], hashes[spec] = column.rows, column.record["gen_hash"]
@@ -238,76 +183,82 @@ def run_eval(
 def _check_lmeval(specs: list[str], backend: str, include_path: str | None) -> None:
     """lm-eval columns: lm-eval installed, the hf backend, every name known to lm-eval."""
     try:
-        from harness.lmeval_bridge import check_task_names
+        from harness.eval.lmeval_bridge import check_task_names
     except ImportError:
         raise HarnessError("lm-eval columns need lm-eval: pip install -e '.[compare]'") from None
     if backend != "hf":
         raise HarnessError(f"lm-eval columns generate with the hf backend; evaluate {', '.join(specs)} without --backend {backend}")
     if include_path is not None and not Path(include_path).is_dir():
         raise HarnessError(f"--lm-eval-include {include_path}: not a folder")
-    from harness.lmeval_names import LMEVAL_PREFIX
+    from harness.eval.lmeval_names import LMEVAL_PREFIX
 
     check_task_names([s.strip()[len(LMEVAL_PREFIX):] for s in specs], include_path=include_path)
 
 
-def _generate_on_ray(run, fps, columns, samples, store, store_batch, hashes, digests, seed, backend, options, ray, progress):
+def _generate_locally(run, columns, samples, through, pairs, seed, backend, options, progress):
+    """Stage by stage, column by column, each pair completed through the store; a stage's model
+    is loaded when one of its pairs first misses something, and closed after the stage."""
+    responses, truncated = [], {}  # truncated: ids a server cut at its token limit (openai backend)
+    stage_bar = tqdm(run.stages, desc="stages", unit="stage", disable=not progress, position=0)
+    for i, stage in enumerate(stage_bar):
+        stage_bar.set_postfix_str(f"stage {stage.index}" + (f" ({stage.task})" if stage.task else " (base)"))
+        engines = []
+
+        def engine(stage=stage, engines=engines):
+            if not engines:
+                engines.append(open_backend(backend, str(stage.local), **options))
+            return engines[0]
+
+        per_task = {}
+        try:
+            for task in columns:
+                spec = task.spec
+                per_task[spec] = through.complete(
+                    pairs[(i, spec)], [Request.for_sample(s, spec, seed) for s in samples[spec]], task.contract(), engine,
+                    waiting=f"stage {stage.index} {spec}: waiting for another harness process that is generating it",
+                    bar=lambda n, spec=spec: tqdm(total=n, desc=f"  stage {stage.index} {spec}", unit="sample", leave=False,
+                                                  disable=not progress, position=1),
+                )
+                cut = engines[0].pop_truncated() if engines else []
+                if cut:
+                    truncated[f"stage{stage.index}/{spec}"] = cut
+        finally:
+            for opened in engines:
+                opened.close()
+        responses.append(per_task)
+    stage_bar.close()
+    return responses, truncated
+
+
+def _generate_on_ray(run, columns, samples, through, pairs, seed, backend, options, ray, progress):
     """The Ray path of `run_eval`: lock every (checkpoint, task) pair with missing samples (in a
     fixed order, so two drivers cannot deadlock), hand the missing work to Ray as units, and read
     every pair's responses back from the store. Stages sharing a checkpoint generate once."""
     from contextlib import ExitStack
 
-    from harness.ray_eval import PairWork, generate_on_ray
+    from harness.generation.ray import PairWork, generate_on_ray
 
-    have = {(i, t.spec): _stored_responses(store, fp, t, hashes[t.spec], digests[t.spec]) for i, fp in enumerate(fps) for t in columns}
-    need = {(fps[i], t.spec): (i, t) for i in reversed(range(len(fps))) for t in columns
-            if any(s.id not in have[(i, t.spec)] for s in samples[t.spec])}  # reversed: the first stage of a checkpoint wins
+    have = {key: through.stored(pair) for key, pair in pairs.items()}
+    need = {(pair.fingerprint, spec): (i, pair) for (i, spec), pair in reversed(pairs.items())
+            if any(s.id not in have[(i, spec)] for s in samples[spec])}  # reversed: the first stage of a checkpoint wins
+    specs = [t.spec for t in columns]
     with ExitStack() as locks:
         for fp, spec in sorted(need):
-            note = f"{spec} of checkpoint {fp[:12]}: waiting for another harness process that is generating it"
-            locks.enter_context(store.generation_lock(fp, spec, on_wait=lambda note=note: print(note, file=sys.stderr)))
+            locks.enter_context(through.lock(need[(fp, spec)][1], f"{spec} of checkpoint {fp[:12]}: waiting for another harness process that is generating it"))
         work = []
-        for (fp, spec), (i, task) in sorted(need.items(), key=lambda kv: (kv[1][0], columns.index(kv[1][1]))):
-            got = have[(i, spec)] = _stored_responses(store, fp, task, hashes[spec], digests[spec])
+        for (fp, spec), (i, pair) in sorted(need.items(), key=lambda kv: (kv[1][0], specs.index(kv[0][1]))):
+            got = have[(i, spec)] = through.stored(pair)
             missing = [s for s in samples[spec] if s.id not in got]
             if missing:
+                task = columns[specs.index(spec)]
                 work.append(PairWork(
                     i, str(run.stages[i].local.resolve()), spec, task.contract(),
-                    [Request(s.id, s.messages, s.images, request_seed(seed, spec, s.id)) for s in missing],
-                    lambda batch, fp=fp, task=task, got=got: store_batch(fp, task, got, batch),
+                    [Request.for_sample(s, spec, seed) for s in missing],
+                    lambda batch, pair=pair, got=got: through.keep(pair, batch, got),
                 ))
         stats = generate_on_ray(work, backend=backend, backend_options=options, progress=progress, **ray)
-    responses = [{t.spec: _stored_responses(store, fp, t, hashes[t.spec], digests[t.spec]) for t in columns} for fp in fps]
+    responses = [{t.spec: through.stored(pairs[(i, t.spec)]) for t in columns} for i in range(len(run.stages))]
     return responses, stats
-
-
-def _stored_responses(store: ResponseStore, fp: str, task: Task, ghash: str, digest: dict[str, str]) -> dict[str, str]:
-    """Sample id -> stored response, for the records made for exactly these samples' content."""
-    return {
-        sid: rec["response"] for (ver, gh, sid, sh), rec in store.load(fp, task.spec).items()
-        if ver == task.version and gh == ghash and digest.get(sid) == sh
-    }
-
-
-def summarize(n_stages: int, columns: list[str], sequence: list[str], full_sequence: list[str], general: list[str],
-              values: dict[tuple[int, str], list[float]], valid: dict[tuple[int, str], list[bool]], seed: int) -> dict[str, Any]:
-    """The accuracy matrix (rows: stages 0..T, columns: `columns`, percent) and `metrics` from
-    per-(stage, task) score values and validity. Sequence metrics need every task of
-    `full_sequence` evaluated, in order; `general` tasks get paired-bootstrap deltas (base vs
-    final, seeded). `harness eval` writes these; `harness check` recomputes them."""
-    T = n_stages - 1
-    accuracy = [[_percent(values[(t, spec)]) for spec in columns] for t in range(T + 1)]
-    m: dict[str, Any] = {key: None for key in metrics.METRIC_KEYS}
-    if sequence == full_sequence and T >= 1:
-        m.update(metrics.sequence_metrics(accuracy, T))
-    elif T >= 1:
-        m["note"] = "sequence metrics need every trained task evaluated; some were left out with --tasks"
-    m["invalid_rate"] = {
-        spec: [_percent([0.0 if ok else 1.0 for ok in valid[(t, spec)]]) for t in range(T + 1)] for spec in columns
-    }
-    m["general_deltas"] = {
-        spec: metrics.paired_bootstrap_delta(values[(0, spec)], values[(T, spec)], seed=seed) for spec in general
-    }
-    return {"accuracy": accuracy, "metrics": m}
 
 
 def _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit) -> dict[str, Any]:
@@ -325,7 +276,7 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
     return {
         "bundle_format": BUNDLE_FORMAT,
         "harness_version": harness.__version__,
-        "created": _now(),
+        "created": utc_now(),
         "run_folder": str(run.folder),
         "stages": [
             {
@@ -354,7 +305,7 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
             "datasets": _dist_version("datasets"),
             "mathruler": _dist_version("mathruler"),
         },
-        "samples_dir": "samples",
+        "samples_dir": SAMPLES_DIR,
     }
 
 
@@ -376,48 +327,14 @@ def read_training_diagnostics(folder: Path) -> dict[str, Any] | None:
 
 
 def _per_sample_rows(run, columns, samples, responses, scored) -> dict[str, list[dict[str, Any]]]:
-    files = {}
-    for stage, per_task in zip(run.stages, responses):
-        for task in columns:
-            files[f"stage{stage.index}/{_file_safe(task.spec)}.jsonl"] = [
-                {
-                    "id": s.id, "target": s.target, "response": per_task[task.spec][s.id],
-                    "extracted": sc.extracted, "score": sc.value, "valid": sc.valid, "parts": sc.parts,
-                }
-                for s, sc in zip(samples[task.spec], scored[(stage.index, task.spec)])
-            ]
-    return files
-
-
-def _percent(values: list[float]) -> float:
-    return 100.0 * sum(values) / len(values)
-
-
-def _file_safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "_.=,-" else "_" for c in name)
-
-
-def write_bundle(out: Path, results: dict[str, Any], sample_files: dict[str, list[dict[str, Any]]]) -> None:
-    """Write per-sample files, then results.json last, each atomically (temp file + rename)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for rel, rows in sample_files.items():
-        atomic_write_text(out / "samples" / rel, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    remove_stale_sample_files(out, set(sample_files))
-
-
-def remove_stale_sample_files(out: Path, keep: set[str]) -> None:
-    """A reused output folder keeps no per-sample file of a stage or task this bundle does not
-    have (they would read as part of it). Only `samples/stage*/*.jsonl` files are touched."""
-    samples = out / "samples"
-    if not samples.is_dir():
-        return
-    for path in samples.glob("stage*/*.jsonl"):
-        if path.is_file() and not path.is_symlink() and str(path.relative_to(samples)) not in keep:
-            path.unlink()
-    for folder in samples.glob("stage*"):
-        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
-            folder.rmdir()
+    return {
+        sample_file(stage.index, task.spec): [
+            sample_row(s.id, s.target, per_task[task.spec][s.id], sc)
+            for s, sc in zip(samples[task.spec], scored[(stage.index, task.spec)])
+        ]
+        for stage, per_task in zip(run.stages, responses)
+        for task in columns
+    }
 
 
 def _dist_version(name: str) -> str | None:
@@ -427,7 +344,3 @@ def _dist_version(name: str) -> str | None:
         return version(name)
     except PackageNotFoundError:
         return None
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

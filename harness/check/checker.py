@@ -8,7 +8,7 @@ Nothing in it is executed or unpickled; it is read as bytes, UTF-8 and JSON only
    no path leaving the bundle, no name outside the bundle layout, each file under its size cap,
    the total under `MAX_TOTAL_BYTES`; an archive is refused before extraction when its members'
    declared sizes or count pass the limits, or a member is anything but a file or folder.
-2. Schema: `results.json` (and `submission.json` when present) against `harness/schemas/`.
+2. Schema: `results.json` (and `submission.json` when present) against `harness/results/schemas/`.
 3. Completeness and identity, per stage x task: the per-sample file exists; every line is a
    sample row; each sample id of the task (as this harness loads it, at the bundle's `limit`,
    less the task's own skips, which must equal the recorded ones: a bundle cannot skip hard
@@ -17,7 +17,7 @@ Nothing in it is executed or unpickled; it is read as bytes, UTF-8 and JSON only
 4. Scores: every stored response is scored again by the task's own scorer under the recorded
    protocol; the stored score, validity, extracted answer and gold must equal the re-scored ones.
 5. Figures: the accuracy matrix, invalid rates and every metric are recomputed from the
-   re-scored values (`harness.evaluate.summarize`) and must equal what `results.json` reports.
+   re-scored values (`harness.results.summary.summarize`) and must equal what `results.json` reports.
 
 Each problem is one line (file, stage, task, sample where they apply). The verdict is "accepted"
 only with no problem.
@@ -47,6 +47,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
+from harness.results.format import SAMPLES_DIR, allowed, sample_file, schema, schema_errors
 from tasks import user_json
 
 MAX_RESULTS_BYTES = 64 << 20
@@ -54,8 +55,6 @@ MAX_SAMPLES_FILE_BYTES = 512 << 20
 MAX_OTHER_FILE_BYTES = 16 << 20
 MAX_TOTAL_BYTES = 4 << 30
 MAX_FILES = 20_000
-SCHEMAS = Path(__file__).with_name("schemas")
-TOP_FILES = {"results.json", "submission.json", "report.md", "heatmap.png"}
 
 
 @dataclass
@@ -102,17 +101,10 @@ class Report:
 
 # ---- files -----------------------------------------------------------------------------------
 
-def _allowed(rel: PurePosixPath) -> bool:
-    parts = rel.parts
-    if len(parts) == 1:
-        return parts[0] in TOP_FILES
-    return len(parts) == 3 and parts[0] == "samples" and parts[1].startswith("stage") and parts[1][5:].isdigit() and parts[2].endswith(".jsonl")
-
-
 def _cap(rel: PurePosixPath) -> int:
     if rel.name == "results.json":
         return MAX_RESULTS_BYTES
-    return MAX_SAMPLES_FILE_BYTES if rel.parts[0] == "samples" else MAX_OTHER_FILE_BYTES
+    return MAX_SAMPLES_FILE_BYTES if rel.parts[0] == SAMPLES_DIR else MAX_OTHER_FILE_BYTES
 
 
 @contextmanager
@@ -174,13 +166,13 @@ def scan_folder(folder: Path, report: Report) -> bool:
                 report.add("symlink (refused: it may point outside the bundle)", file=str(rel))
                 ok = False
             elif stat.S_ISDIR(st.st_mode):
-                if not (rel == PurePosixPath("samples") or (len(rel.parts) == 2 and rel.parts[0] == "samples")):
+                if not (rel == PurePosixPath(SAMPLES_DIR) or (len(rel.parts) == 2 and rel.parts[0] == SAMPLES_DIR)):
                     report.add("unexpected folder", file=str(rel))
                     ok = False
             elif not stat.S_ISREG(st.st_mode):
                 report.add("special file", file=str(rel))
                 ok = False
-            elif not _allowed(rel):
+            elif not allowed(rel):
                 report.add("unexpected file (a bundle holds results.json, submission.json, report.md, heatmap.png, samples/stage*/…jsonl)", file=str(rel))
                 ok = False
             elif st.st_size > _cap(rel):
@@ -216,15 +208,6 @@ def _read_json(path: Path, rel: str, report: Report) -> Any:
         return None
 
 
-def _schema_errors(document: Any, schema_name: str) -> list[str]:
-    import jsonschema
-
-    schema = json.loads((SCHEMAS / schema_name).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message[:200]}" for e in errors[:20]]
-
-
 # ---- the bundle's content ---------------------------------------------------------------------
 
 def _same(a: Any, b: Any) -> bool:
@@ -237,18 +220,13 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _file_safe(name: str) -> str:
-    from harness.evaluate import _file_safe as safe
-
-    return safe(name)
-
-
 def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict[str, Any]:
     """Steps 3 to 5 of the module docstring. Returns what spot regeneration needs: per task its
     task object and checked samples, per (stage, task) the stored responses."""
-    from harness.evaluate import gen_hash, summarize
-    from harness.fingerprint import FingerprintCache, sample_digest
-    from harness.lmeval_names import is_lmeval_spec
+    from harness.generation.loop import generation_hash
+    from harness.results.summary import summarize
+    from harness.runs.fingerprint import FingerprintCache, sample_digest
+    from harness.eval.lmeval_names import is_lmeval_spec
     from tasks import get_task
     from tasks.base import stable_hash
 
@@ -302,7 +280,7 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
                        file="results.json", task=spec)
         if not _same(info["contract"], task.contract().to_dict()):
             report.add("generation contract differs from the task's", file="results.json", task=spec)
-        if info["gen_hash"] != gen_hash(task, backend, seed):
+        if info["gen_hash"] != generation_hash(task.contract(), backend, seed):
             report.add("generation hash does not match the task's contract, the backend and the seed", file="results.json", task=spec)
         try:
             samples = task.load("test")
@@ -327,7 +305,7 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
         by_id = {s.id: s for s in expected}
         checked["tasks"][spec] = (task, expected)
         for stage in range(len(stages)):
-            rel = f"samples/stage{stage}/{_file_safe(spec)}.jsonl"
+            rel = sample_file(stage, spec)
             rows = _read_rows(folder / rel, rel, stage, spec, report)
             if rows is None:
                 continue
@@ -374,7 +352,7 @@ LMEVAL_NOTE = ("{spec}: an lm-eval column; its per-document scores are lm-eval's
 
 def _check_lmeval_column(folder: Path, spec: str, info: dict[str, Any], n_stages: int,
                          values: dict[tuple[int, str], list[float]], valid: dict[tuple[int, str], list[bool]], report: Report) -> None:
-    """An lm-eval column (`harness.lmeval_bridge`): what results.json records of lm-eval is
+    """An lm-eval column (`harness.eval.lmeval_bridge`): what results.json records of lm-eval is
     present; every stage holds the same documents, once each, as many as `n`; each score is in
     [0, 1] and valid, its response is its extracted answer; the data hash covers (id, target).
     The figures are then recomputed from these scores like any column's."""
@@ -389,7 +367,7 @@ def _check_lmeval_column(folder: Path, spec: str, info: dict[str, Any], n_stages
         report.add("protocol or hash differs from the lm-eval record", file="results.json", task=spec)
     first_ids: list[str] | None = None
     for stage in range(n_stages):
-        rel = f"samples/stage{stage}/{_file_safe(spec)}.jsonl"
+        rel = sample_file(stage, spec)
         rows = _read_rows(folder / rel, rel, stage, spec, report)
         if rows is None:
             continue
@@ -434,10 +412,9 @@ def spot_regenerate(results: dict[str, Any], checked: dict[str, Any], checkpoint
     must all match; with another identity the count is reported, not judged."""
     import random
 
-    from harness.checkpoints import load_run
+    from harness.runs.checkpoints import load_run
     from harness.engine import Request, backend_identity, open_backend
-    from harness.engine.base import request_seed
-    from harness.fingerprint import FingerprintCache, fingerprint
+    from harness.runs.fingerprint import FingerprintCache, fingerprint
 
     recorded = results["generation"]["backend"]
     backend = _backend_of(recorded)
@@ -469,7 +446,7 @@ def spot_regenerate(results: dict[str, Any], checked: dict[str, Any], checkpoint
                 picked = [samples[i] for i in drawn]
                 if engine is None:
                     engine = open_backend(name, str(stage.local), seed=gen_seed, **options)
-                requests = [Request(s.id, s.messages, s.images, request_seed(gen_seed, spec, s.id)) for s in picked]
+                requests = [Request.for_sample(s, spec, gen_seed) for s in picked]
                 fresh = {req.id: text for batch in engine.generate(requests, task.contract()) for req, text in batch}
                 submitted = checked["responses"][(stage.index, spec)]
                 matches = sum(fresh[s.id] == submitted.get(s.id) for s in picked)
@@ -495,8 +472,7 @@ def _read_rows(path: Path, rel: str, stage: int, spec: str, report: Report) -> l
         return None
     import jsonschema
 
-    schema = json.loads((SCHEMAS / "results.schema.json").read_text())["$defs"]["sample_row"]
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema("results.schema.json")["$defs"]["sample_row"])
     rows = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         try:
@@ -542,13 +518,13 @@ def _check_folder(folder: Path, report: Report, spot: tuple | None = None) -> No
     results = _read_json(folder / "results.json", "results.json", report)
     if results is None:
         return
-    errors = _schema_errors(results, "results.schema.json")
+    errors = schema_errors(results, "results.schema.json")
     for error in errors:
         report.add(f"schema: {error}", file="results.json")
     if (folder / "submission.json").is_file():
         submission = _read_json(folder / "submission.json", "submission.json", report)
         if submission is not None:
-            for error in _schema_errors(submission, "submission.schema.json"):
+            for error in schema_errors(submission, "submission.schema.json"):
                 report.add(f"schema: {error}", file="submission.json")
             report.checked["submission"] = submission
     else:

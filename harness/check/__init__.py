@@ -1,0 +1,1 @@
+"""`harness check`: accept or reject a result bundle (`checker`)."""
