@@ -220,36 +220,27 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict[str, Any]:
-    """Steps 3 to 5 of the module docstring. Returns what spot regeneration needs: per task its
-    task object and checked samples, per (stage, task) the stored responses."""
-    from harness.generation.loop import generation_hash
-    from harness.results.summary import summarize
-    from harness.runs.fingerprint import FingerprintCache, sample_digest
-    from harness.eval.lmeval_names import is_lmeval_spec
-    from tasks import get_task
-    from tasks.base import stable_hash
+@dataclass
+class Checked:
+    """What `check_content` verified, for spot regeneration: per column its task and the samples
+    it expects; per (stage, column) the submitted responses by sample id."""
 
-    stages = results["stages"]
-    indices = [s["index"] for s in stages]
-    if indices != list(range(len(stages))):
-        report.add(f"stages are numbered {indices}, not 0..{len(stages) - 1}", file="results.json")
-        return
-    full_sequence = [s["task"] for s in stages[1:]]
-    if stages[0]["task"] is not None or any(t is None for t in full_sequence):
-        report.add("stage 0 must be the base (task null) and every later stage must name its task", file="results.json")
-        return
-    columns, sequence, general = results["columns"], results["sequence"], results["general"]
-    if columns != sequence + general or sorted(columns) != sorted(results["tasks"]):
-        report.add("columns must be the sequence then the general tasks, each described under `tasks`", file="results.json")
-        return
-    if any(t not in full_sequence for t in sequence):
-        report.add("the sequence lists a task no stage trained", file="results.json")
-        return
-    limit, backend, seed = results["generation"]["limit"], results["generation"]["backend"], results["generation"]["seed"]
+    tasks: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict)
+    responses: dict[tuple[int, str], dict[str, str]] = field(default_factory=dict)
+
+
+def check_content(folder: Path, results: dict[str, Any], report: Report) -> Checked:
+    """Steps 3 to 5 of the module docstring (problems go to `report`); returns what was checked."""
+    from harness.eval.lmeval_names import is_lmeval_spec
+    from harness.runs.fingerprint import FingerprintCache
+
+    checked = Checked()
+    stages, columns, general = results["stages"], results["columns"], results["general"]
+    full_sequence = _stage_layout(results, report)
+    if full_sequence is None:
+        return checked
     values: dict[tuple[int, str], list[float]] = {}
     valid: dict[tuple[int, str], list[bool]] = {}
-    checked: dict[str, Any] = {"tasks": {}, "responses": {}}
     cache = FingerprintCache(None)
     for spec in columns:
         info = results["tasks"][spec]
@@ -259,91 +250,139 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> dict
             else:
                 _check_lmeval_column(folder, spec, info, len(stages), values, valid, report)
             continue
-        try:
-            task = get_task(spec)
-        except HarnessError as e:
-            report.add(f"unknown task ({e})", file="results.json", task=spec)
+        found = _column_task(spec, info, results["generation"], report, cache)
+        if found is None:
             continue
-        if task.spec != spec:
-            report.add(f"not a canonical task spec (this harness writes {task.spec!r})", file="results.json", task=spec)
-            continue
-        if info["version"] != task.version:
-            report.add(f"task version {info['version']!r}, but this harness's {task.name} is version {task.version!r}: re-evaluate", file="results.json", task=spec)
-            continue
-        protocol = info["protocol"]
-        if protocol not in task.available_protocols():
-            report.add(f"unknown protocol {protocol!r} (protocols: {', '.join(task.available_protocols())})", file="results.json", task=spec)
-            continue
-        expected_preset = task.preset.name if task.preset is not None else None
-        if info["style"] != task.style or info["preset"] != expected_preset:
-            report.add(f"style {info['style']!r} and preset {info['preset']!r} are not the task's ({task.style!r}, {expected_preset!r})",
-                       file="results.json", task=spec)
-        if not _same(info["contract"], task.contract().to_dict()):
-            report.add("generation contract differs from the task's", file="results.json", task=spec)
-        if info["gen_hash"] != generation_hash(task.contract(), backend, seed):
-            report.add("generation hash does not match the task's contract, the backend and the seed", file="results.json", task=spec)
-        try:
-            samples = task.load("test")
-        except HarnessError as e:
-            report.add(f"cannot load the task's data to check against ({e})", file="results.json", task=spec)
-            continue
-        samples = samples[:limit] if limit is not None else samples
-        try:  # the task's own skips (rows it cannot ask, over-long prompts; missing images only with skip_missing_images)
-            expected, reasons_here = task.eval_samples(samples)
-        except HarnessError as e:
-            report.add(f"cannot check the task's samples here ({e})", file="results.json", task=spec)
-            continue
-        skipped_here = [sid for ids in reasons_here.values() for sid in ids]
-        if sorted(info["skipped_ids"]) != sorted(skipped_here) or info["skip_reasons"] != reasons_here:
-            report.add(f"skipped ids {info['skipped_ids'][:5]} are not the task's own skips {skipped_here[:5]}", file="results.json", task=spec)
-            continue
-        data_hash = stable_hash([sample_digest(s, cache) for s in expected], n=24)
-        if info["data_hash"] != data_hash:
-            report.add("data hash differs from the task's samples (other data, or other skipped ids)", file="results.json", task=spec)
-        if info["n"] != len(expected):
-            report.add(f"n = {info['n']}, but the task has {len(expected)} samples here", file="results.json", task=spec)
-        by_id = {s.id: s for s in expected}
-        checked["tasks"][spec] = (task, expected)
+        task, expected = checked.tasks[spec] = found
         for stage in range(len(stages)):
-            rel = sample_file(stage, spec)
-            rows = _read_rows(folder / rel, rel, stage, spec, report)
-            if rows is None:
-                continue
-            seen: set[str] = set()
-            scores: dict[str, Any] = {}
-            for line_no, row in rows:
-                sid = row["id"]
-                if sid in seen:
-                    report.add(f"line {line_no}: duplicate sample", file=rel, stage=stage, task=spec, sample=sid)
-                    continue
-                seen.add(sid)
-                sample = by_id.get(sid)
-                if sample is None:
-                    report.add(f"line {line_no}: unknown sample id", file=rel, stage=stage, task=spec, sample=sid)
-                    continue
-                score = task.score_as(protocol, row["response"], sample)
-                scores[sid] = score
-                checked["responses"].setdefault((stage, spec), {})[sid] = row["response"]
-                for key, stored, ours in (("target", row["target"], sample.target), ("score", row["score"], score.value),
-                                          ("valid", row["valid"], score.valid), ("extracted", row["extracted"], score.extracted),
-                                          ("parts", row["parts"], score.parts)):
-                    if not _same(json.loads(json.dumps(stored)), json.loads(json.dumps(ours))):
-                        report.add(f"line {line_no}: {key} {stored!r} differs from the re-scored {ours!r}", file=rel, stage=stage, task=spec, sample=sid)
-            missing = [s.id for s in expected if s.id not in seen]
-            if missing:
-                report.add(f"{len(missing)} samples missing (first: {', '.join(missing[:3])})", file=rel, stage=stage, task=spec)
-            values[(stage, spec)] = [scores[s.id].value if s.id in scores else 0.0 for s in expected]
-            valid[(stage, spec)] = [scores[s.id].valid if s.id in scores else False for s in expected]
+            scores = _check_sample_file(folder, stage, spec, task, info["protocol"], expected, report, checked)
+            if scores is not None:
+                values[(stage, spec)] = [scores[s.id].value if s.id in scores else 0.0 for s in expected]
+                valid[(stage, spec)] = [scores[s.id].valid if s.id in scores else False for s in expected]
     report.checked["stages"], report.checked["tasks"] = len(stages), len(columns)
-    if report.problems:
-        return checked
-    summary = summarize(len(stages), columns, sequence, full_sequence, general, values, valid, seed)
+    if not report.problems:
+        _check_figures(results, full_sequence, values, valid, report)
+    return checked
+
+
+def _stage_layout(results: dict[str, Any], report: Report) -> list[str] | None:
+    """The trained sequence (stage 1 onwards), or None (with the problem reported) when the
+    stages or columns are not laid out as `harness eval` writes them."""
+    stages = results["stages"]
+    indices = [s["index"] for s in stages]
+    if indices != list(range(len(stages))):
+        report.add(f"stages are numbered {indices}, not 0..{len(stages) - 1}", file="results.json")
+        return None
+    full_sequence = [s["task"] for s in stages[1:]]
+    if stages[0]["task"] is not None or any(t is None for t in full_sequence):
+        report.add("stage 0 must be the base (task null) and every later stage must name its task", file="results.json")
+        return None
+    columns, sequence, general = results["columns"], results["sequence"], results["general"]
+    if columns != sequence + general or sorted(columns) != sorted(results["tasks"]):
+        report.add("columns must be the sequence then the general tasks, each described under `tasks`", file="results.json")
+        return None
+    if any(t not in full_sequence for t in sequence):
+        report.add("the sequence lists a task no stage trained", file="results.json")
+        return None
+    return full_sequence
+
+
+def _column_task(spec: str, info: dict[str, Any], generation: dict[str, Any], report: Report, cache: Any) -> tuple[Any, list[Any]] | None:
+    """The column's task and the samples it must hold, when its record is this harness's (task,
+    version, protocol, style, contract, generation hash, skips, data hash, count); else None,
+    or the pair with the differences reported."""
+    from harness.generation.loop import generation_hash
+    from harness.runs.fingerprint import sample_digest
+    from tasks import get_task
+    from tasks.base import stable_hash
+
+    def problem(text: str) -> None:
+        report.add(text, file="results.json", task=spec)
+
+    try:
+        task = get_task(spec)
+    except HarnessError as e:
+        return problem(f"unknown task ({e})")
+    if task.spec != spec:
+        return problem(f"not a canonical task spec (this harness writes {task.spec!r})")
+    if info["version"] != task.version:
+        return problem(f"task version {info['version']!r}, but this harness's {task.name} is version {task.version!r}: re-evaluate")
+    if info["protocol"] not in task.available_protocols():
+        return problem(f"unknown protocol {info['protocol']!r} (protocols: {', '.join(task.available_protocols())})")
+    expected_preset = task.preset.name if task.preset is not None else None
+    if info["style"] != task.style or info["preset"] != expected_preset:
+        problem(f"style {info['style']!r} and preset {info['preset']!r} are not the task's ({task.style!r}, {expected_preset!r})")
+    if not _same(info["contract"], task.contract().to_dict()):
+        problem("generation contract differs from the task's")
+    if info["gen_hash"] != generation_hash(task.contract(), generation["backend"], generation["seed"]):
+        problem("generation hash does not match the task's contract, the backend and the seed")
+    try:
+        samples = task.load("test")
+    except HarnessError as e:
+        return problem(f"cannot load the task's data to check against ({e})")
+    limit = generation["limit"]
+    try:  # the task's own skips (rows it cannot ask, over-long prompts; missing images only with skip_missing_images)
+        expected, reasons_here = task.eval_samples(samples[:limit] if limit is not None else samples)
+    except HarnessError as e:
+        return problem(f"cannot check the task's samples here ({e})")
+    skipped_here = [sid for ids in reasons_here.values() for sid in ids]
+    if sorted(info["skipped_ids"]) != sorted(skipped_here) or info["skip_reasons"] != reasons_here:
+        return problem(f"skipped ids {info['skipped_ids'][:5]} are not the task's own skips {skipped_here[:5]}")
+    if info["data_hash"] != stable_hash([sample_digest(s, cache) for s in expected], n=24):
+        problem("data hash differs from the task's samples (other data, or other skipped ids)")
+    if info["n"] != len(expected):
+        problem(f"n = {info['n']}, but the task has {len(expected)} samples here")
+    return task, expected
+
+
+def _check_sample_file(folder: Path, stage: int, spec: str, task: Any, protocol: str, expected: list[Any],
+                       report: Report, checked: Checked) -> dict[str, Any] | None:
+    """Every row of one per-sample file re-scored and compared; sample id -> our score, or None
+    when the file is missing or unreadable. Each sample must appear once, and no other."""
+    rel = sample_file(stage, spec)
+    rows = _read_rows(folder / rel, rel, stage, spec, report)
+    if rows is None:
+        return None
+    by_id = {s.id: s for s in expected}
+    scores: dict[str, Any] = {}
+    seen: set[str] = set()
+    for line_no, row in rows:
+        sid = row["id"]
+        where = {"file": rel, "stage": stage, "task": spec, "sample": sid}
+        if sid in seen:
+            report.add(f"line {line_no}: duplicate sample", **where)
+            continue
+        seen.add(sid)
+        sample = by_id.get(sid)
+        if sample is None:
+            report.add(f"line {line_no}: unknown sample id", **where)
+            continue
+        score = scores[sid] = task.score_as(protocol, row["response"], sample)
+        checked.responses.setdefault((stage, spec), {})[sid] = row["response"]
+        for key, stored, ours in (("target", row["target"], sample.target), ("score", row["score"], score.value),
+                                  ("valid", row["valid"], score.valid), ("extracted", row["extracted"], score.extracted),
+                                  ("parts", row["parts"], score.parts)):
+            if not _same(json.loads(json.dumps(stored)), json.loads(json.dumps(ours))):
+                report.add(f"line {line_no}: {key} {stored!r} differs from the re-scored {ours!r}", **where)
+    missing = [s.id for s in expected if s.id not in seen]
+    if missing:
+        report.add(f"{len(missing)} samples missing (first: {', '.join(missing[:3])})", file=rel, stage=stage, task=spec)
+    return scores
+
+
+def _check_figures(results: dict[str, Any], full_sequence: list[str], values: dict[tuple[int, str], list[float]],
+                   valid: dict[tuple[int, str], list[bool]], report: Report) -> None:
+    """The accuracy matrix and every metric, recomputed from the re-scored values, must equal
+    what results.json reports."""
+    from harness.results.summary import summarize
+
+    summary = summarize(len(results["stages"]), results["columns"], results["sequence"], full_sequence, results["general"],
+                        values, valid, results["generation"]["seed"])
     if not _same(summary["accuracy"], results["accuracy"]):
         report.add("accuracy matrix differs from the one recomputed from the per-sample scores", file="results.json")
     for key, ours in summary["metrics"].items():
         if not _same(results["metrics"].get(key), ours):
             report.add(f"metric {key} differs from the recomputed value ({json.dumps(ours)[:200]})", file="results.json")
-    return checked
 
 
 LMEVAL_NOTE = ("{spec}: an lm-eval column; its per-document scores are lm-eval's, taken as submitted (checked for "
@@ -404,7 +443,7 @@ def _backend_of(identity: str) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def spot_regenerate(results: dict[str, Any], checked: dict[str, Any], checkpoint_dir: Path, k: int, seed: int,
+def spot_regenerate(results: dict[str, Any], checked: Checked, checkpoint_dir: Path, k: int, seed: int,
                     report: Report, allow_external_paths: bool = False) -> None:
     """Regenerate `k` samples per stage x task (drawn with `seed`, recorded) from the submitted
     checkpoints with the bundle's backend and contract, and count how many equal the submitted
@@ -440,7 +479,7 @@ def spot_regenerate(results: dict[str, Any], checked: dict[str, Any], checkpoint
             continue
         engine = None
         try:
-            for spec, (task, samples) in checked["tasks"].items():
+            for spec, (task, samples) in checked.tasks.items():
                 rng = random.Random(f"{seed}:{stage.index}:{spec}")
                 drawn = sorted(rng.sample(range(len(samples)), min(k, len(samples))))
                 picked = [samples[i] for i in drawn]
@@ -448,7 +487,7 @@ def spot_regenerate(results: dict[str, Any], checked: dict[str, Any], checkpoint
                     engine = open_backend(name, str(stage.local), seed=gen_seed, **options)
                 requests = [Request.for_sample(s, spec, gen_seed) for s in picked]
                 fresh = {req.id: text for batch in engine.generate(requests, task.contract()) for req, text in batch}
-                submitted = checked["responses"][(stage.index, spec)]
+                submitted = checked.responses[(stage.index, spec)]
                 matches = sum(fresh[s.id] == submitted.get(s.id) for s in picked)
                 summary["cells"].append({"stage": stage.index, "task": spec, "ids": [s.id for s in picked], "matches": matches})
                 if same_identity and matches < len(picked):

@@ -13,6 +13,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -21,7 +22,8 @@ import harness
 from harness.clock import utc_now
 from harness.engine import Request, backend_identity, open_backend
 from harness.errors import HarnessError
-from harness.eval.columns import get_preset, plan_columns
+from harness.eval.columns import ColumnPlan, get_preset, plan_columns
+from harness.eval.options import EvalOptions
 from harness.files import read_config
 from harness.generation.loop import Pair, StoreThrough, generation_hash
 from harness.generation.store import ResponseStore, check_writable_folder
@@ -51,133 +53,128 @@ def chat_template_hash(folder: Path) -> str | None:
     return None
 
 
-def run_eval(
-    run: Run,
-    out: Path,
-    store_root: Path,
-    task_specs: list[str] | None = None,
-    backend: str = "hf",
-    batch_size: int = 8,
-    limit: int | None = None,
-    seed: int = 0,
-    progress: bool = True,
-    protocol: str | None = None,
-    backend_options: dict[str, Any] | None = None,
-    ray: dict[str, Any] | None = None,
-    general_specs: list[str] | None = None,
-    lmeval_include: str | None = None,
-    lmeval_chat_template: bool = False,
-    overrides: dict[str, Any] | None = None,
-    preset: str | None = None,
-) -> dict[str, Any]:
-    """Generate what the store lacks, score, write the bundle. `protocol` names a scoring
-    protocol for the tasks that have it (the others keep their first); None: each task's first.
-    `backend_options` go to the backend (hf: `batching`; vllm: `tp`, `dp`, `gpu_memory_utilization`,
-    `max_model_len`; openai: `base_url`, `model`, `api_key_env`, `concurrency`, `request_timeout`)
-    and are recorded in the results. `ray` (a dict of `harness.generation.ray.generate_on_ray`'s
-    keyword arguments, `address` None for a local instance) spreads generation over Ray; the
-    results are the same, with Ray's unit counts in `run_stats.ray`. `general_specs` replaces the
-    run's general columns; `lm-eval:NAME` among them (or in `task_specs`) is an lm-evaluation-harness
-    task, run by lm-eval on every stage with generation through our store
-    (`harness.eval.lmeval_bridge.evaluate_columns`; `lmeval_include` = lm-eval's `include_path`,
-    `lmeval_chat_template` = its `apply_chat_template`), after the harness's own columns.
-    `overrides` (task parameters such as `image_max_pixels`) apply to every column that takes them
-    and `preset` names an evaluation preset (`tasks.presets`), recorded in the results; both as
-    `harness.eval.columns.plan_columns` applies them."""
-    backend_options = {"batching": "padded"} if backend_options is None and backend == "hf" else dict(backend_options or {})
+def run_eval(run: Run, out: Path, store_root: Path, options: EvalOptions | None = None, **fields: Any) -> dict[str, Any]:
+    """Generate what the store lacks, score, write the bundle, return its results. `options`
+    (`EvalOptions`, which says what each does); keyword arguments replace its fields."""
+    opts = replace(options or EvalOptions(), **fields).resolved()
     started = time.time()
-    if batch_size < 1:
+    engine_id, plan, store = _prepare(run, out, Path(store_root), opts)
+    run, columns = plan.run, plan.sequence + plan.general
+    protocols = {t.spec: opts.protocol if opts.protocol in t.available_protocols() else t.default_protocol() for t in columns}
+    samples, skipped = _load_samples(columns, opts.limit, protocols)
+    cache = FingerprintCache(store.root / "fingerprints.json")
+    fps = [fingerprint(stage.local, cache) for stage in run.stages]
+    digests = {spec: {s.id: sample_digest(s, cache) for s in items} for spec, items in samples.items()}
+    cache.save()
+    hashes = {t.spec: generation_hash(t.contract(), engine_id, opts.seed) for t in columns}
+    through = StoreThrough(store, engine_id)
+    pairs = {(i, t.spec): Pair(fp, t.spec, t.version, hashes[t.spec], digests[t.spec]) for i, fp in enumerate(fps) for t in columns}
+    responses, run_stats = _generate(run, columns, samples, through, pairs, opts)
+    scored = {
+        (stage, t.spec): [t.score_as(protocols[t.spec], per_task[t.spec][s.id], s) for s in samples[t.spec]]
+        for stage, per_task in enumerate(responses) for t in columns
+    }
+    records = {
+        t.spec: _task_record(t, samples[t.spec], hashes[t.spec], digests[t.spec], protocols[t.spec], skipped[t.spec],
+                             [scored[(stage, t.spec)] for stage in range(len(run.stages))])
+        for t in columns
+    }
+    general = list(plan.general)
+    if plan.lmeval:  # lm-eval columns: lm-eval builds the requests and scores them; generation goes through the store
+        from harness.eval.lmeval_bridge import evaluate_columns
+
+        lm, lm_generated = evaluate_columns(
+            [s.local for s in run.stages], plan.lmeval, store.root, opts.limit, opts.batch_size,
+            opts.backend_options.get("batching", "padded"), opts.seed, opts.lmeval_include, opts.lmeval_chat_template, opts.progress)
+        run_stats["generated"] += lm_generated
+        for spec, column in lm.items():
+            general.append(column)
+            samples[spec] = column.rows
+            records[spec] = {**column.info(), "n": len(column.rows), "gen_hash": column.record["gen_hash"]}
+            for stage, per_task in enumerate(responses):
+                per_task[spec] = {row.id: text for row, text in zip(column.rows, column.responses[stage])}
+                scored[(stage, spec)] = column.scores[stage]
+    results = _results(run, fps, plan.sequence, general, records, scored, engine_id, opts)
+    training = read_training_diagnostics(run.folder)
+    if training:
+        results["training"] = training
+    results["run_stats"] = {"generated": run_stats.pop("generated"), "seconds": round(time.time() - started, 2), **run_stats}
+    write_bundle(out, results, _per_sample_rows(run, plan.sequence + general, samples, responses, scored))
+    return results
+
+
+def _prepare(run: Run, out: Path, store_root: Path, opts: EvalOptions) -> tuple[str, ColumnPlan, ResponseStore]:
+    """Every check that needs no generation, before any: the backend, the columns, lm-eval, the
+    output folder and the store, each checkpoint's processor (hf). Returns the backend identity,
+    the column plan and the prepared store."""
+    if opts.batch_size < 1:
         raise HarnessError("batch size must be at least 1")
-    engine_id = backend_identity(backend, batch_size=batch_size, **backend_options)  # a missing backend fails first
-    plan = plan_columns(run, task_specs, general_specs, overrides, preset)
-    run, sequence, general, lm_specs = plan.run, plan.sequence, plan.general, plan.lmeval
-    columns = sequence + general
-    if not columns and not lm_specs:
+    engine_id = backend_identity(opts.backend, batch_size=opts.batch_size, **opts.backend_options)  # a missing backend fails first
+    plan = plan_columns(run, opts.task_specs, opts.general_specs, opts.overrides, opts.preset)
+    if not plan.sequence + plan.general and not plan.lmeval:
         raise HarnessError("nothing to evaluate: no tasks selected")
-    if lm_specs:
-        _check_lmeval(lm_specs, backend, lmeval_include)
-    for folder, what in ((out, "output folder"), (Path(store_root), "response store")):
+    if plan.lmeval:
+        _check_lmeval(plan.lmeval, opts.backend, opts.lmeval_include)
+    for folder, what in ((out, "output folder"), (store_root, "response store")):
         if folder.exists() and not folder.is_dir():
             raise HarnessError(f"the {what} {folder} is a file, not a folder")
     check_writable_folder(out, "output folder")
-    if backend == "hf":  # a processor that cannot load is one line now, not when its stage generates
+    if opts.backend == "hf":  # a processor that cannot load is one line now, not when its stage generates
         from harness.engine.hf import load_processor
 
-        for local in dict.fromkeys(str(stage.local) for stage in run.stages):
+        for local in dict.fromkeys(str(stage.local) for stage in plan.run.stages):
             load_processor(local)
     store = ResponseStore(store_root)
     if store.prepare():
         print(f"created the response store at {store.root} (shared by later runs; --store or $CPT_HARNESS_STORE moves it)", file=sys.stderr)
-    protocols = {t.spec: protocol if protocol in t.available_protocols() else t.default_protocol() for t in columns}
+    return engine_id, plan, store
+
+
+def _load_samples(columns: list[Task], limit: int | None,
+                  protocols: dict[str, str]) -> tuple[dict[str, list[Sample]], dict[str, dict[str, list[str]]]]:
+    """Each column's test samples (the first `limit`, less the task's own skips) and its skips by
+    reason; a column left with none, or whose protocol cannot score them, fails here."""
     samples: dict[str, list[Sample]] = {}
     skipped: dict[str, dict[str, list[str]]] = {}
     for task in columns:
         task.check_split("test")
         items = task.load("test")
-        items, skipped[task.spec] = task.eval_samples(items[:limit] if limit is not None else items)
-        samples[task.spec] = items
+        samples[task.spec], skipped[task.spec] = task.eval_samples(items[:limit] if limit is not None else items)
         if not samples[task.spec]:
             raise HarnessError(f"task {task.spec!r} has no test samples to evaluate")
-        task.check_protocol(protocols[task.spec], items)
+        task.check_protocol(protocols[task.spec], samples[task.spec])
+    return samples, skipped
 
-    cache = FingerprintCache(store.root / "fingerprints.json")
-    fps = [fingerprint(stage.local, cache) for stage in run.stages]
-    digests = {spec: {s.id: sample_digest(s, cache) for s in items} for spec, items in samples.items()}
-    cache.save()
-    hashes = {t.spec: generation_hash(t.contract(), engine_id, seed) for t in columns}
 
-    through = StoreThrough(store, engine_id)
-    pairs = {(i, t.spec): Pair(fp, t.spec, t.version, hashes[t.spec], digests[t.spec]) for i, fp in enumerate(fps) for t in columns}
-    options = {**backend_options, "batch_size": batch_size, "seed": seed}
-    if ray is not None:
-        responses, ray_stats = _generate_on_ray(run, columns, samples, through, pairs, seed, backend, options, ray, progress)
-        truncated = ray_stats.pop("truncated")
+def _generate(run: Run, columns: list[Task], samples: dict[str, list[Sample]], through: StoreThrough,
+              pairs: dict[tuple[int, str], Pair], opts: EvalOptions) -> tuple[list[dict[str, dict[str, str]]], dict[str, Any]]:
+    """Per stage, column -> sample id -> response, locally or on Ray; and the run's statistics
+    (`generated`, then `ray` and `truncated_by_server` where they apply)."""
+    options = {**opts.backend_options, "batch_size": opts.batch_size, "seed": opts.seed}
+    stats: dict[str, Any] = {}
+    if opts.ray is not None:
+        responses, stats["ray"] = _generate_on_ray(run, columns, samples, through, pairs, opts.seed, opts.backend, options, opts.ray, opts.progress)
+        truncated = stats["ray"].pop("truncated")
     else:
-        responses, truncated = _generate_locally(run, columns, samples, through, pairs, seed, backend, options, progress)
-    generated = through.generated
-
-    scored = {
-        (stage_idx, t.spec): [t.score_as(protocols[t.spec], per_task[t.spec][s.id], s) for s in samples[t.spec]]
-        for stage_idx, per_task in enumerate(responses)
-        for t in columns
-    }
-    if lm_specs:  # lm-eval columns: lm-eval builds the requests and scores them; generation goes through the store
-        from harness.eval.lmeval_bridge import evaluate_columns
-
-        lm, lm_generated = evaluate_columns([s.local for s in run.stages], lm_specs, store.root, limit, batch_size,
-                                            backend_options.get("batching", "padded"), seed, lmeval_include, lmeval_chat_template, progress)
-        generated += lm_generated
-        for spec, column in lm.items():
-            general.append(column)
-            samples[spec], hashes[spec] = column.rows, column.record["gen_hash"]
-            for stage_idx, per_task in enumerate(responses):
-                per_task[spec] = {row.id: text for row, text in zip(column.rows, column.responses[stage_idx])}
-                scored[(stage_idx, spec)] = column.scores[stage_idx]
-        columns = sequence + general
-    results = _results(run, fps, sequence, general, samples, scored, hashes, engine_id, batch_size, seed, limit)
-    results["generation"]["backend_options"] = backend_options
-    if preset is not None:
-        results["generation"]["preset"] = get_preset(preset).describe()
-    for t in sequence + [g for g in general if isinstance(g, Task)]:
-        info = results["tasks"][t.spec]
-        # What the task loaded: the sample hashes in order (the store keys records by them).
-        info["data_hash"] = stable_hash([digests[t.spec][s.id] for s in samples[t.spec]], n=24)
-        info["protocol"] = protocols[t.spec]
-        info["skipped_ids"] = [sid for ids in skipped[t.spec].values() for sid in ids]
-        info["skip_reasons"] = skipped[t.spec]
-        summaries = [t.summary_metrics(scored[(stage, t.spec)]) for stage in range(len(run.stages))]
-        if any(summaries):
-            info["summary_metrics"] = summaries
-    training = read_training_diagnostics(run.folder)
-    if training:
-        results["training"] = training
-    results["run_stats"] = {"generated": generated, "seconds": round(time.time() - started, 2)}
-    if ray is not None:
-        results["run_stats"]["ray"] = ray_stats
+        responses, truncated = _generate_locally(run, columns, samples, through, pairs, opts.seed, opts.backend, options, opts.progress)
     if truncated:
-        results["run_stats"]["truncated_by_server"] = truncated
-    write_bundle(out, results, _per_sample_rows(run, columns, samples, responses, scored))
-    return results
+        stats["truncated_by_server"] = truncated
+    return responses, {"generated": through.generated, **stats}
+
+
+def _task_record(task: Task, samples: list[Sample], ghash: str, digests: dict[str, str], protocol: str,
+                 skipped: dict[str, list[str]], scores_by_stage: list[list[Any]]) -> dict[str, Any]:
+    """What results.json records of a column: the task's own description, then what it loaded
+    (the sample hashes in order: the store keys records by them), how it was scored and skipped."""
+    record = {
+        **task.info(), "n": len(samples), "gen_hash": ghash,
+        "data_hash": stable_hash([digests[s.id] for s in samples], n=24), "protocol": protocol,
+        "skipped_ids": [sid for ids in skipped.values() for sid in ids], "skip_reasons": skipped,
+    }
+    summaries = [task.summary_metrics(scores) for scores in scores_by_stage]
+    if any(summaries):
+        record["summary_metrics"] = summaries
+    return record
 
 
 def _check_lmeval(specs: list[str], backend: str, include_path: str | None) -> None:
@@ -261,15 +258,18 @@ def _generate_on_ray(run, columns, samples, through, pairs, seed, backend, optio
     return responses, stats
 
 
-def _results(run, fps, sequence, general, samples, scored, hashes, backend, batch_size, seed, limit) -> dict[str, Any]:
+def _results(run, fps, sequence, general, records, scored, backend, opts: EvalOptions) -> dict[str, Any]:
     columns = sequence + general
     summary = summarize(
         len(run.stages), [t.spec for t in columns], [t.spec for t in sequence], [get_task(s).spec for s in run.sequence],
         [t.spec for t in general],
         {key: [sc.value for sc in scores] for key, scores in scored.items()},
-        {key: [sc.valid for sc in scores] for key, scores in scored.items()}, seed,
+        {key: [sc.valid for sc in scores] for key, scores in scored.items()}, opts.seed,
     )
-    seq_names = [t.spec for t in sequence]
+    generation = {"backend": backend, "batch_size": opts.batch_size, "seed": opts.seed, "limit": opts.limit,
+                  "backend_options": opts.backend_options}
+    if opts.preset is not None:
+        generation["preset"] = get_preset(opts.preset).describe()
     import torch
     import transformers
 
@@ -286,17 +286,14 @@ def _results(run, fps, sequence, general, samples, scored, hashes, backend, batc
             }
             for s, fp in zip(run.stages, fps)
         ],
-        "sequence": seq_names,
+        "sequence": [t.spec for t in sequence],
         "general": [t.spec for t in general],
         "columns": [t.spec for t in columns],
-        "tasks": {
-            t.spec: {**t.info(), "n": len(samples[t.spec]), "gen_hash": hashes[t.spec]}
-            for t in columns
-        },
+        "tasks": {t.spec: records[t.spec] for t in columns},
         "accuracy": summary["accuracy"],
         "metrics": summary["metrics"],
         "definitions": metrics.DEFINITIONS,
-        "generation": {"backend": backend, "batch_size": batch_size, "seed": seed, "limit": limit},
+        "generation": generation,
         "environment": {
             "python": sys.version.split()[0],
             "platform": platform.platform(),

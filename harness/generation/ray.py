@@ -221,90 +221,115 @@ def generate_on_ray(
 
 
 def _drive(ray, work, backend, options, cpus, gpus, shard_size, retries, progress, on_batch) -> dict[str, Any]:
-    resources = unit_resources(ray, backend, options, cpus, gpus)
-    actor_class = ray.remote(StageWorker).options(**resources, max_restarts=0)
-    pairs = {(p.stage, p.task): p for p in work}
-    paths = {p.stage: p.model_path for p in work}
-    units = make_units(work, shard_size)
-    queues: dict[int, deque[Unit]] = {}
-    for u in units:
-        queues.setdefault(u.stage, deque()).append(u)
-    actors: dict[int, Any] = {}
-    active: dict[Any, Unit] = {}  # streaming generator -> its unit
-    stats: dict[str, Any] = {"units": len(units), "done": 0, "retried": 0, "resources": resources, "truncated": {}}
-    bar = tqdm(total=sum(len(u.requests) for u in units), desc="ray", unit="sample", disable=not progress)
+    driver = _Driver(ray, work, backend, options, cpus, gpus, shard_size, retries, progress, on_batch)
+    try:
+        return driver.run()
+    finally:
+        driver.close()
 
-    def submit_stage(stage: int) -> None:
+
+class _Driver:
+    """One stage worker (actor) per stage with queued units, IN_FLIGHT units queued on each;
+    batches are stored as they stream back; a failed unit's worker is replaced and its units
+    requeued with what they still lack."""
+
+    def __init__(self, ray, work, backend, options, cpus, gpus, shard_size, retries, progress, on_batch):
+        self.ray, self.backend, self.options, self.cpus, self.retries, self.on_batch = ray, backend, options, cpus, retries, on_batch
+        resources = unit_resources(ray, backend, options, cpus, gpus)
+        self.actor_class = ray.remote(StageWorker).options(**resources, max_restarts=0)
+        self.pairs = {(p.stage, p.task): p for p in work}
+        self.paths = {p.stage: p.model_path for p in work}
+        self.units = make_units(work, shard_size)
+        self.queues: dict[int, deque[Unit]] = {}
+        for u in self.units:
+            self.queues.setdefault(u.stage, deque()).append(u)
+        self.actors: dict[int, Any] = {}
+        self.active: dict[Any, Unit] = {}  # streaming generator -> its unit
+        self.stats: dict[str, Any] = {"units": len(self.units), "done": 0, "retried": 0, "resources": resources, "truncated": {}}
+        self.bar = tqdm(total=sum(len(u.requests) for u in self.units), desc="ray", unit="sample", disable=not progress)
+
+    def run(self) -> dict[str, Any]:
+        for stage in list(self.queues):
+            self.submit(stage)
+        self.postfix()
+        while self.active:
+            ready, _ = self.ray.wait(list(self.active), num_returns=1)
+            gen = ready[0]
+            unit = self.active[gen]
+            try:
+                item = self.ray.get(next(gen))
+            except StopIteration:
+                self.finished(gen, unit)
+                continue
+            except Exception as e:  # noqa: BLE001  (Ray wraps every failure; sorted out by _handle_failure)
+                self.failed(e, unit)
+                continue
+            self.received(item, unit)
+        return self.stats
+
+    def submit(self, stage: int) -> None:
         """Start the stage's actor (if needed) and keep IN_FLIGHT of its units queued on it; a
         unit's images are read only now, so memory holds a few shards' images, not the run's."""
-        if stage not in actors:
-            actors[stage] = actor_class.remote(backend, paths[stage], options, max(1, int(cpus)))
-        while queues[stage] and sum(u.stage == stage for u in active.values()) < IN_FLIGHT:
-            unit = queues[stage].popleft()
+        if stage not in self.actors:
+            self.actors[stage] = self.actor_class.remote(self.backend, self.paths[stage], self.options, max(1, int(self.cpus)))
+        while self.queues[stage] and sum(u.stage == stage for u in self.active.values()) < IN_FLIGHT:
+            unit = self.queues[stage].popleft()
             reqs = [Request(r.id, r.messages, portable_images(r.images), r.seed, r.prompt)
                     for r in unit.requests if r.id in unit.remaining]
             if reqs:
-                active[actors[stage].generate.remote(reqs, unit.contract)] = unit
+                self.active[self.actors[stage].generate.remote(reqs, unit.contract)] = unit
             else:
-                stats["done"] += 1
+                self.stats["done"] += 1
 
-    def release(stage: int) -> None:
-        actor = actors.pop(stage, None)
+    def finished(self, gen: Any, unit: Unit) -> None:
+        del self.active[gen]
+        if unit.remaining:
+            raise HarnessError(f"unit {unit.name}: the worker ended with {len(unit.remaining)} samples unanswered")
+        self.stats["done"] += 1
+        self.submit(unit.stage)
+        if not any(u.stage == unit.stage for u in self.active.values()):
+            self.release(unit.stage)  # frees its CPUs/GPUs for the next stage's actor
+        self.postfix()
+
+    def failed(self, error: Exception, unit: Unit) -> None:
+        _handle_failure(error, unit, self.retries)
+        # The actor is gone or suspect: every unit queued on it goes back, with what it still lacks.
+        stage = unit.stage
+        for g, u in list(self.active.items()):
+            if u.stage == stage:
+                del self.active[g]
+                self.queues[stage].appendleft(u)
+        self.release(stage)
+        self.stats["retried"] += 1
+        self.submit(stage)
+        self.postfix()
+
+    def received(self, item: dict[str, Any], unit: Unit) -> None:
+        if "batch" in item:
+            batch = [(rid, text) for rid, text in item["batch"] if rid in unit.remaining]
+            if batch:
+                self.pairs[(unit.stage, unit.task)].store_batch(batch)
+                unit.remaining.difference_update(rid for rid, _ in batch)
+                self.bar.update(len(batch))
+                if self.on_batch is not None:
+                    self.on_batch(unit, len(batch), item["pid"])
+        elif item.get("truncated"):
+            self.stats["truncated"].setdefault(f"stage{unit.stage}/{unit.task}", []).extend(item["truncated"])
+
+    def release(self, stage: int) -> None:
+        actor = self.actors.pop(stage, None)
         if actor is not None:
-            ray.kill(actor, no_restart=True)
+            self.ray.kill(actor, no_restart=True)
 
-    def postfix() -> None:
-        running = len({u.stage for u in active.values()})
-        bar.set_postfix_str(f"units {stats['done']}/{len(units)} done, {len(active)} queued on {running} stage workers, {stats['retried']} retried")
+    def postfix(self) -> None:
+        running = len({u.stage for u in self.active.values()})
+        self.bar.set_postfix_str(f"units {self.stats['done']}/{len(self.units)} done, {len(self.active)} queued on {running} "
+                                 f"stage workers, {self.stats['retried']} retried")
 
-    for stage in list(queues):
-        submit_stage(stage)
-    postfix()
-    try:
-        while active:
-            ready, _ = ray.wait(list(active), num_returns=1)
-            gen = ready[0]
-            unit = active[gen]
-            try:
-                item = ray.get(next(gen))
-            except StopIteration:
-                del active[gen]
-                if unit.remaining:
-                    raise HarnessError(f"unit {unit.name}: the worker ended with {len(unit.remaining)} samples unanswered") from None
-                stats["done"] += 1
-                submit_stage(unit.stage)
-                if not any(u.stage == unit.stage for u in active.values()):
-                    release(unit.stage)  # frees its CPUs/GPUs for the next stage's actor
-                postfix()
-                continue
-            except Exception as e:  # noqa: BLE001  (Ray wraps every failure; sorted out below)
-                _handle_failure(e, unit, retries)
-                # The actor is gone or suspect: every unit queued on it goes back, with what it still lacks.
-                stage = unit.stage
-                for g, u in list(active.items()):
-                    if u.stage == stage:
-                        del active[g]
-                        queues[stage].appendleft(u)
-                release(stage)
-                stats["retried"] += 1
-                submit_stage(stage)
-                postfix()
-                continue
-            if "batch" in item:
-                batch = [(rid, text) for rid, text in item["batch"] if rid in unit.remaining]
-                if batch:
-                    pairs[(unit.stage, unit.task)].store_batch(batch)
-                    unit.remaining.difference_update(rid for rid, _ in batch)
-                    bar.update(len(batch))
-                    if on_batch is not None:
-                        on_batch(unit, len(batch), item["pid"])
-            elif item.get("truncated"):
-                stats["truncated"].setdefault(f"stage{unit.stage}/{unit.task}", []).extend(item["truncated"])
-    finally:
-        bar.close()
-        for stage in list(actors):
-            release(stage)
-    return stats
+    def close(self) -> None:
+        self.bar.close()
+        for stage in list(self.actors):
+            self.release(stage)
 
 
 def _handle_failure(error: Exception, unit: Unit, retries: int) -> None:

@@ -1,0 +1,30 @@
+"""`harness train`: train a method over a task sequence."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from harness.cli.common import quiet_libraries, require_trl
+
+
+def run(args: argparse.Namespace) -> int:
+    require_trl()
+    from baselines.train import train_run
+
+    quiet_libraries()
+    manifest = train_run(args.method, args.sequence, args.base, Path(args.out), args.config, progress=not args.no_progress)
+    print(f"done: {len(manifest['stages'])} stages in {args.out}; evaluate with `harness eval --checkpoint-dir {args.out} --out OUT`")
+    return 0
+
+
+def register(sub: Any) -> None:
+    tr = sub.add_parser("train", help="train a method over a task sequence (reference trainer on TRL)")
+    tr.add_argument("--method", required=True, help="sft, grpo, rloo, rif-grpo, rollout-sft, multitask (joint SFT, Paper A's upper bound) or multitask-grpo")
+    tr.add_argument("--sequence", required=True, help="a named sequence (cpt7, toy3, ...) or task specs t1,t2,...")
+    tr.add_argument("--base", required=True, help="base model: a local folder or a hub id")
+    tr.add_argument("--out", required=True, help="run folder (manifest.json + one folder per stage); rerun to resume")
+    tr.add_argument("--config", help="TOML overriding the method's defaults (see baselines/configs/)")
+    tr.add_argument("--no-progress", action="store_true")
+    tr.set_defaults(func=run)
