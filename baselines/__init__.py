@@ -1,1 +1,3 @@
-"""Reference baselines: the embedded tiny model factory (and, later, the reference trainer)."""
+"""Above the harness library: the reference trainer (`train`, with every method in `methods` and
+their configs in `stage_configs`), the tiny models it trains (`tiny_model`, `instruct_base`,
+`release_model`), and the experiments built from both (`demo`, `lab`)."""

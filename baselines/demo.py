@@ -42,6 +42,7 @@ NOTE = (
 
 def run_demo(out: Path, store: Path | None = None, limit: int = 48, progress: bool = True) -> int:
     from baselines.instruct_base import build_instruct_base
+    from baselines.methods import load_config
     from baselines.train import train_run
 
     started = time.time()
@@ -51,7 +52,8 @@ def run_demo(out: Path, store: Path | None = None, limit: int = 48, progress: bo
     results: dict[str, dict[str, Any]] = {}
     for method in METHODS:
         print(f"2/3 training {method} through {DEMO_SEQUENCE} -> {out / 'runs' / method}", flush=True)
-        train_run(method, DEMO_SEQUENCE, str(base), out / "runs" / method, str(CONFIGS / f"{method}-tiny.toml"), progress=progress)
+        config = load_config(method, CONFIGS / f"{method}-tiny.toml")
+        train_run(method, DEMO_SEQUENCE, str(base), out / "runs" / method, config, progress=progress)
     for method in METHODS:
         print(f"3/3 evaluating the {method} run ({limit} test samples per task)", flush=True)
         results[method] = run_eval(load_run(out / "runs" / method, allow_external_paths=True), out / "eval" / method, store, limit=limit, progress=progress)

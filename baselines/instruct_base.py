@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from baselines import stages as st
-from baselines.configs import SFTConfig
+from baselines.stage_configs import SFTConfig
 from baselines.tiny_model import build_tiny_model
 from harness.errors import HarnessError
 from tasks import get_task

@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
+from tasks.user_json import read_json
 
 METHODS = ("sft", "grpo", "rif-grpo", "rollout-sft", "multitask")
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -76,34 +77,32 @@ def interval(values: list[float]) -> dict[str, Any]:
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": len(vals)}
 
 
-def _config_file(out: Path, method: str, seed: int, grpo_run: Path | None, settings: dict[str, Any], overrides: dict[str, Any]) -> Path:
+def lab_config(method: str, seed: int, grpo_run: Path | None, settings: dict[str, Any], overrides: dict[str, Any]) -> Any:
     """The method's tiny config with this seed (and, for rollout-sft, the lab's GRPO run of the
     same seed as its rollout source, Paper B's choice), then the lab's `settings` for the method,
-    then `overrides` for the keys it has."""
+    then `overrides` for the keys it has; each value of its default's type."""
+    import dataclasses
+
+    from baselines.methods import load_config
+    from baselines.stage_configs import checked_types
+
+    config = load_config(method, CONFIGS / f"{method}-tiny.toml")
     keys = _config_keys(method)
-    mine = {**settings, **{k: v for k, v in overrides.items() if k in keys}}
-    text = (CONFIGS / f"{method}-tiny.toml").read_text()
-    replaced = ("seed", "source", *mine)
-    lines = [line for line in text.splitlines() if line.split("=", 1)[0].strip() not in replaced]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in mine.items()]
-    lines.append(f"seed = {seed}")
+    mine = {**settings, **{k: v for k, v in overrides.items() if k in keys}, "seed": seed}
     if method == "rollout-sft":
         if grpo_run is None:
             raise HarnessError("the lab's rollout-sft imitates its grpo run of the same seed: add grpo to --methods")
-        lines.append(f"source = {json.dumps(str(grpo_run.resolve()))}")
-    path = out / "configs" / f"{method}-s{seed}.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "\n".join(lines) + "\n")
-    return path
+        mine["source"] = str(grpo_run.resolve())
+    return dataclasses.replace(config, **checked_types(type(config), mine, f"lab settings for {method}"))
 
 
 def _config_keys(method: str) -> set[str]:
-    """The keys a config file of `method` may set."""
+    """The keys a config of `method` has."""
     import dataclasses
 
-    from baselines.configs import METHODS as CONFIG_CLASSES
+    from baselines.methods import get_method
 
-    return {f.name for f in dataclasses.fields(CONFIG_CLASSES[method])}
+    return {f.name for f in dataclasses.fields(get_method(method).config)}
 
 
 def _check_settings(cfg: LabConfig, methods: list[str]) -> None:
@@ -148,11 +147,11 @@ def run_lab(out: Path, cfg: LabConfig, store: Path, progress: bool = True) -> di
         for method in methods:
             name = f"{method}-s{seed}"
             run_dir = out / "runs" / name
-            config = _config_file(out, method, seed, out / "runs" / f"grpo-s{seed}" if method == "rollout-sft" else None,
-                                  cfg.stage_settings.get(method, {}), cfg.overrides)
+            config = lab_config(method, seed, out / "runs" / f"grpo-s{seed}" if method == "rollout-sft" else None,
+                                cfg.stage_settings.get(method, {}), cfg.overrides)
             t0 = time.time()
             print(f"lab: training {name}", flush=True)
-            train_run(method, cfg.sequence, str(base), run_dir, str(config), progress=progress)
+            train_run(method, cfg.sequence, str(base), run_dir, config, progress=progress)
             t1 = time.time()
             print(f"lab: evaluating {name}", flush=True)
             eval_dir = out / "eval" / name
@@ -247,11 +246,11 @@ def _rif_figures(pairs: list) -> dict[str, Any] | None:
     dropped item per epoch; the filter sampled `rif_k` per item)."""
     if not pairs:
         return None
-    from baselines.configs import load_config
+    from baselines.stage_configs import RIFConfig
 
     per_stage: dict[int, list[dict[str, float]]] = {}
     for run, res in pairs:
-        cfg = load_config("rif-grpo", Path(run["run"]).parents[1] / "configs" / f"rif-grpo-s{run['seed']}.toml")
+        cfg = RIFConfig(**read_json(Path(run["run"]) / "manifest.json")["training"]["config"])  # as that run trained
         for d in (res.get("training") or {}).get("stages", []):
             filt = (d.get("filters") or [{}])[0]
             items, kept = filt.get("items"), filt.get("kept")
@@ -276,7 +275,7 @@ def perplexity_probe(base: Path, sequence: str, out: Path, n_items: int = 24, k:
     style, `k` per item at GRPO's temperature, what GRPO's first step reinforces). Perplexity =
     exp(mean negative log-likelihood per target token, the end-of-turn token included)."""
     from baselines import stages as st
-    from baselines.configs import load_config
+    from baselines.methods import load_config
     from harness.engine import Request
     from harness.engine.hf import HFBackend
     from tasks import get_task, resolve_sequence

@@ -20,7 +20,8 @@ from typing import Any
 
 import harness
 from baselines import stages as st
-from baselines.configs import METHODS, MultitaskConfig, MultitaskGRPOConfig, RolloutSFTConfig, config_dict, config_hash, load_config
+from baselines.methods import StageJob, get_method, load_config, train_joint
+from baselines.stage_configs import RolloutSFTConfig, StageConfig, config_dict, config_hash
 from harness.runs.checkpoints import MANIFEST
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
@@ -50,20 +51,26 @@ def _styled(task: Task, style: str) -> Task:
     return type(task)(**{**task.params, "style": style})
 
 
-def train_run(method: str, sequence: str, base: str, out: Path, config_path: str | None = None, progress: bool = True) -> dict[str, Any]:
-    cfg = load_config(method, config_path)
+def train_run(method: str, sequence: str, base: str, out: Path, config: StageConfig | None = None, progress: bool = True) -> dict[str, Any]:
+    """Train `method` (`baselines.methods.METHODS`) over `sequence` from `base` into the run
+    folder `out`, with `config` (default: the method's defaults; `load_config` reads a TOML
+    file), resuming what a previous call left."""
+    spec = get_method(method)
+    cfg = config if config is not None else load_config(method)
+    if type(cfg) is not spec.config:
+        raise HarnessError(f"method {method!r} takes a {spec.config.__name__}, not a {type(cfg).__name__}")
     tasks, general = plan_tasks(sequence, getattr(cfg, "style", ""))
     base_path = _check_base(base)
     identity = {
         "method": method, "sequence": [t.spec for t in tasks], "base": base_path,
         "config_hash": config_hash(cfg),
     }
-    rollout_sources = _rollout_sources(cfg, tasks) if isinstance(cfg, RolloutSFTConfig) else []
+    rollout_sources = _rollout_sources(cfg, tasks) if method == "rollout-sft" else []
     manifest = _open_run(out, identity, general, cfg)
     print(f"training {method} on {', '.join(identity['sequence'])} into {out} "
           f"({len(manifest['stages'])} of {len(tasks)} stages already done)", flush=True)
-    if isinstance(cfg, (MultitaskConfig, MultitaskGRPOConfig)):
-        _train_multitask(cfg, tasks, out, manifest, progress)
+    if spec.joint:
+        _train_joint(spec.joint, cfg, tasks, out, manifest, progress)
     else:
         for t, task in enumerate(tasks, start=1):
             if t <= len(manifest["stages"]):
@@ -71,9 +78,11 @@ def train_run(method: str, sequence: str, base: str, out: Path, config_path: str
             src = Path(base_path) if t == 1 else out / manifest["stages"][-1]["path"]
             name = f"stage{t}-{task.name}"
             print(f"stage {t}/{len(tasks)}: {task.spec} from {src}", flush=True)
-            rollout_source = rollout_sources[t - 1] if rollout_sources else None
-            diag = _train_stage(method, cfg, task, src, out, t, name, progress, Path(base_path), rollout_source)
-            _finish_stage(out, manifest, t, [(task.spec, name)], diag)
+            job = StageJob(cfg, task, _train_items(task, cfg), src, out / name, out / ".work" / f"stage{t}", out, t,
+                           cfg.epochs_for(task.name), progress,
+                           reference=Path(base_path) if getattr(cfg, "kl_reference", "base") == "base" else src,  # RFT's KL reference
+                           rollout_source=rollout_sources[t - 1] if rollout_sources else None)
+            _finish_stage(out, manifest, t, [(task.spec, name)], spec.train_stage(job))
     shutil.rmtree(out / ".work", ignore_errors=True)
     return manifest
 
@@ -168,94 +177,14 @@ def _rollout_sources(cfg: RolloutSFTConfig, tasks: list[Task]) -> list[Path | No
     return [stage.local for stage in run.stages[1 : len(want) + 1]]
 
 
-def _train_stage(method: str, cfg: Any, task: Task, src: Path, out: Path, t: int, name: str, progress: bool, base: Path,
-                 rollout_source: Path | None = None) -> dict[str, Any]:
-    work = out / ".work" / f"stage{t}"
-    dest = out / name
-    epochs = cfg.epochs_for(task.name)
-    samples = _train_items(task, cfg)
-    reference = base if getattr(cfg, "kl_reference", "base") == "base" else src  # the KL reference of RFT methods
-    if method == "sft":
-        return st.train_sft(cfg, [(task, s, st.demonstration(task, s)) for s in samples], src, dest, work, epochs, progress)
-    if method in ("grpo", "rloo"):
-        return st.train_rft(cfg, [(task, s) for s in samples], src, dest, work, epochs, progress, reference)
-    if method == "rif-grpo":
-        return _train_rif(cfg, task, samples, src, dest, work, out, t, epochs, progress, reference)
-    if method == "rollout-sft":
-        return _train_rollout_sft(cfg, task, samples, rollout_source or src, src, dest, work, out, t, epochs, progress)
-    raise HarnessError(f"unknown method {method!r} (methods: {', '.join(METHODS)})")
-
-
-def _train_rif(cfg: Any, task: Task, samples: list[Sample], src: Path, dest: Path, work: Path, out: Path, t: int,
-               epochs: float, progress: bool, reference: Path) -> dict[str, Any]:
-    """Rollout-based instance filtering, then GRPO on the kept items; with `refilter_every`, the
-    stage is cut into chunks of that many epochs and the filter reruns before each chunk."""
-    chunk = cfg.refilter_every if cfg.refilter_every > 0 else epochs
-    n_chunks = max(1, int(round(epochs / chunk)))
-    current, filters, parts = src, [], []
-    for c in range(n_chunks):
-        suffix = "" if n_chunks == 1 else f"-filter{c + 1}"
-        rows = st.rollouts(current, [(task, s) for s in samples], cfg.rif_k, cfg.rif_temperature, cfg.rif_top_p,
-                           cfg.rif_max_new_tokens, cfg.rif_batch_size, cfg.seed + c, out / "rollouts" / f"stage{t}{suffix}.jsonl", progress)
-        summary = st.rollout_summary(rows)
-        kept = {key[1] for key in summary.pop("kept_keys")}
-        filters.append({**summary, "file": f"rollouts/stage{t}{suffix}.jsonl"})
-        print(f"  RIF filter {c + 1}/{n_chunks}: kept {summary['kept']} of {summary['items']} items ({100 * summary['kept_fraction']:.0f}%)", flush=True)
-        target = dest if c == n_chunks - 1 else work / f"chunk{c + 1}"
-        if target.is_dir() and c < n_chunks - 1:  # a finished chunk of a resumed stage
-            current = target
-            continue
-        items = [(task, s) for s in samples if s.id in kept]
-        if not items:  # nothing to learn from: the model passes through unchanged
-            print(f"  RIF: no item of {task.spec} had a correct rollout in {cfg.rif_k}; this chunk trains nothing", flush=True)
-            st.copy_stage(current, target)
-        else:
-            parts.append(st.train_rft(cfg, items, current, target, work / f"trl{c + 1}", chunk if n_chunks > 1 else epochs, progress, reference))
-        current = target
-    diag = parts[-1] if parts else {"items": 0, "steps": 0, "wall_seconds": sum(f["rollout_seconds"] or 0 for f in filters)}
-    return {**diag, "kind": "rif-grpo", "filters": filters, "kept_fraction": filters[0]["kept_fraction"], "chunks": parts}
-
-
-def _train_rollout_sft(cfg: RolloutSFTConfig, task: Task, samples: list[Sample], source: Path, src: Path, dest: Path,
-                       work: Path, out: Path, t: int, epochs: float, progress: bool) -> dict[str, Any]:
-    """SFT of `src` on the correct rollouts of `source` (see `_rollout_sources`)."""
-    from harness.runs.fingerprint import check_model_folder, fingerprint
-
-    check_model_folder(source, "rollout source")
-    rows = st.rollouts(source, [(task, s) for s in samples], cfg.rollout_k, cfg.rollout_temperature, cfg.rollout_top_p,
-                       cfg.rollout_max_new_tokens, cfg.rollout_batch_size, cfg.seed, out / "rollouts" / f"stage{t}.jsonl", progress)
-    by_id = {s.id: s for s in samples}
-    seen, pairs = set(), []
-    for r in rows:
-        if r["acc"] >= 1.0 and (r["id"], r["response"]) not in seen:
-            seen.add((r["id"], r["response"]))
-            pairs.append((task, by_id[r["id"]], r["response"]))
-    summary = st.rollout_summary(rows)
-    summary.pop("kept_keys")
-    if pairs:
-        diag = st.train_sft(cfg, pairs, src, dest, work, epochs, progress)
-    else:  # nothing correct to imitate: the model passes through unchanged
-        print(f"  rollout-sft: no correct rollout for {task.spec} from {source}; this stage trains nothing", flush=True)
-        st.copy_stage(src, dest)
-        diag = {"items": 0, "steps": 0, "wall_seconds": summary["rollout_seconds"]}
-    return {**diag, "kind": "rollout-sft", "source": str(source), "source_fingerprint": fingerprint(source),
-            "correct_rollouts": len(pairs), "rollout_file": f"rollouts/stage{t}.jsonl", **summary}
-
-
-def _train_multitask(cfg: MultitaskConfig | MultitaskGRPOConfig, tasks: list[Task], out: Path, manifest: dict[str, Any], progress: bool) -> None:
+def _train_joint(kind: str, cfg: Any, tasks: list[Task], out: Path, manifest: dict[str, Any], progress: bool) -> None:
     if manifest["stages"]:
         return
-    src = Path(manifest["base"])
     items = [(task, s) for task in tasks for s in _train_items(task, cfg)]
-    joint = "sft" if isinstance(cfg, MultitaskConfig) else "grpo"
-    print(f"multitask ({joint}): {len(items)} items from {len(tasks)} tasks, one joint stage", flush=True)
-    work, dest = out / ".work" / "stage1", out / "joint"
-    if joint == "sft":
-        diag = st.train_sft(cfg, [(t, s, st.demonstration(t, s)) for t, s in items], src, dest, work, cfg.epochs, progress)
-    else:
-        diag = st.train_rft(cfg, items, src, dest, work, cfg.epochs, progress)
+    print(f"multitask ({kind}): {len(items)} items from {len(tasks)} tasks, one joint stage", flush=True)
+    diag = train_joint(kind, cfg, items, Path(manifest["base"]), out / "joint", out / ".work" / "stage1", progress)
     # Every stage row is the joint model: the matrix's last row is the upper bound.
-    _finish_stage(out, manifest, 1, [(task.spec, "joint") for task in tasks], {**diag, "kind": f"multitask-{joint}"})
+    _finish_stage(out, manifest, 1, [(task.spec, "joint") for task in tasks], {**diag, "kind": f"multitask-{kind}"})
 
 
 def _now() -> str:

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("trl")
 
 from baselines import stages as st  # noqa: E402
-from baselines.configs import load_config  # noqa: E402
+from baselines.methods import load_config  # noqa: E402
 from baselines.train import train_run  # noqa: E402
 from harness.runs.checkpoints import load_run  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 SEQUENCE = "toy_science,toy_spatial"
 
 
-def _config(tmp_path: Path, method: str, **extra) -> str:
-    """The method's tiny config, shrunk further for a test."""
+def _config_file(tmp_path: Path, method: str, **extra) -> str:
+    """The method's tiny config file, shrunk further for a test."""
     text = (REPO / "baselines" / "configs" / f"{method}-tiny.toml").read_text()
     values = {"n_train": 16, "epochs": 1.0, **extra}
     lines = [line for line in text.splitlines() if line.split("=")[0].strip() not in values]
@@ -37,6 +37,11 @@ def _config(tmp_path: Path, method: str, **extra) -> str:
     path = tmp_path / f"{method}.toml"
     path.write_text("\n".join(lines) + "\n")
     return str(path)
+
+
+def _config(tmp_path: Path, method: str, **extra):
+    """That config, read the way `harness train --config` reads it."""
+    return load_config(method, _config_file(tmp_path, method, **extra))
 
 
 def test_reward_is_the_task_scorer():
@@ -154,7 +159,7 @@ def test_sigkill_mid_stage_then_rerun_resumes(tiny_model, tmp_path):
     """Kill `harness train` inside stage 2 once a TRL checkpoint exists; the rerun keeps stage 1
     untouched, resumes stage 2 from its checkpoint, and leaves a complete, loadable run."""
     out = tmp_path / "run"
-    config = _config(tmp_path, "sft", n_train=64, epochs=3.0, save_steps=4)
+    config = _config_file(tmp_path, "sft", n_train=64, epochs=3.0, save_steps=4)
     cmd = [sys.executable, "-m", "harness.cli", "train", "--method", "sft", "--sequence", SEQUENCE, "--base", str(tiny_model),
            "--out", str(out), "--config", config, "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -194,13 +199,14 @@ def test_paper_configs_write_every_default_and_sft_follows_the_papers_yamls():
     differed from Paper A's LLaMA-Factory yamls now match them."""
     import dataclasses
 
-    from baselines.configs import METHODS
+    from baselines.methods import METHODS
 
-    for method, cls in METHODS.items():
+    for method, spec in METHODS.items():
         loaded = load_config(method, REPO / "baselines" / "configs" / f"{method}-paper.toml")
+        cls = spec.config
         default = cls()
-        if method == "rloo":
-            default.estimator = "rloo"
+        for key, value in spec.fixed.items():
+            default = dataclasses.replace(default, **{key: value})
         differ = {f.name for f in dataclasses.fields(cls) if getattr(loaded, f.name) != getattr(default, f.name) and f.name != "deepspeed"}
         assert not differ, (method, differ)
     sft = load_config("sft", REPO / "baselines" / "configs" / "sft-paper.toml")
@@ -212,7 +218,7 @@ def test_paper_configs_write_every_default_and_sft_follows_the_papers_yamls():
 
 def test_sft_drops_and_counts_items_over_the_cutoff(tiny_model, tmp_path):
     """An item longer than max_length is dropped and counted, never truncated into nothing."""
-    from baselines.configs import SFTConfig
+    from baselines.stage_configs import SFTConfig
 
     task = get_task("toy_count:style=direct")
     samples = task.load("train")[:6]

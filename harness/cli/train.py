@@ -11,10 +11,12 @@ from harness.cli.common import quiet_libraries, require_trl
 
 def run(args: argparse.Namespace) -> int:
     require_trl()
+    from baselines.methods import load_config
     from baselines.train import train_run
 
+    config = load_config(args.method, args.config)  # a bad method or config file fails before any work
     quiet_libraries()
-    manifest = train_run(args.method, args.sequence, args.base, Path(args.out), args.config, progress=not args.no_progress)
+    manifest = train_run(args.method, args.sequence, args.base, Path(args.out), config, progress=not args.no_progress)
     print(f"done: {len(manifest['stages'])} stages in {args.out}; evaluate with `harness eval --checkpoint-dir {args.out} --out OUT`")
     return 0
 

@@ -1,5 +1,6 @@
 """One config dataclass per training method. Defaults are Paper A's (arXiv 2507.05386 and its
 released configs), so a reader can audit them line by line; `baselines/configs/*-tiny.toml` shrink them for a CPU.
+Which method uses which class is `baselines.methods.METHODS`.
 
 A config file is TOML whose keys are the dataclass fields (`per_task_epochs` a table); an unknown
 key is an error, so a typo never silently falls back to a default.
@@ -171,22 +172,8 @@ class MultitaskGRPOConfig(GRPOConfig):
     per_task_epochs: dict[str, float] = field(default_factory=dict)
 
 
-METHODS: dict[str, type[StageConfig]] = {
-    "sft": SFTConfig,
-    "grpo": GRPOConfig,
-    "rloo": GRPOConfig,
-    "rif-grpo": RIFConfig,
-    "rollout-sft": RolloutSFTConfig,
-    "multitask": MultitaskConfig,
-    "multitask-grpo": MultitaskGRPOConfig,
-}
-
-
-def load_config(method: str, path: str | Path | None) -> StageConfig:
-    """The method's config: its defaults, overridden by the TOML file's keys."""
-    if method not in METHODS:
-        raise HarnessError(f"unknown method {method!r} (methods: {', '.join(METHODS)})")
-    cls = METHODS[method]
+def read_config_file(cls: type[StageConfig], path: str | Path | None, method: str) -> StageConfig:
+    """`cls`'s defaults, overridden by the TOML file's keys (`method` names it in errors)."""
     values: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -202,17 +189,13 @@ def load_config(method: str, path: str | Path | None) -> StageConfig:
     unknown = sorted(set(values) - names)
     if unknown:
         raise HarnessError(f"{path}: unknown key {unknown[0]!r} for method {method!r} (keys: {', '.join(sorted(names))})")
-    config = cls(**_checked_types(cls, values, path))
-    if method == "rloo":
-        config.estimator = "rloo"
+    config = cls(**checked_types(cls, values, path))
     if getattr(config, "kl_reference", "base") not in ("base", "stage"):
         raise HarnessError(f"{path}: kl_reference must be 'base' or 'stage'")
-    if isinstance(config, (MultitaskConfig, MultitaskGRPOConfig)) and config.per_task_epochs:
-        raise HarnessError(f"{path}: multitask trains one joint stage for `epochs`; per_task_epochs does not apply")
     return config
 
 
-def _checked_types(cls: type[StageConfig], values: dict[str, Any], path: Any) -> dict[str, Any]:
+def checked_types(cls: type[StageConfig], values: dict[str, Any], path: Any) -> dict[str, Any]:
     """The file's values, each of its default's type (an int is accepted for a float and becomes
     one), or a one-line error naming the key, before anything is written."""
     defaults = cls()

@@ -1,0 +1,155 @@
+"""Every training method, in one registry: `METHODS[name]` pairs the method's config class with
+what trains one stage (TRL pairs each trainer with its config the same way). `harness train
+--method NAME` looks the name up here and nowhere else.
+
+Per-stage methods train stage t of the sequence from stage t-1's model (`StageJob`); joint
+methods (multitask, multitask-grpo) train one stage on every task of the sequence at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from baselines import stages as st
+from baselines.stage_configs import (GRPOConfig, MultitaskConfig, MultitaskGRPOConfig, RIFConfig, RolloutSFTConfig, SFTConfig,
+                                     StageConfig, read_config_file)
+from harness.errors import HarnessError
+from tasks.base import Sample, Task
+
+
+@dataclass
+class StageJob:
+    """One stage to train: `task`'s `samples`, from the model at `src` into `dest` (TRL's
+    checkpoints under `work`), for `epochs`; `out` is the run folder (rollout files go there),
+    `t` the stage number. `reference`: the KL reference of RFT methods; `rollout_source`: the
+    model whose rollouts rollout-SFT imitates (None: `src`)."""
+
+    cfg: Any
+    task: Task
+    samples: list[Sample]
+    src: Path
+    dest: Path
+    work: Path
+    out: Path
+    t: int
+    epochs: float
+    progress: bool
+    reference: Path
+    rollout_source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method: its config class, the values it fixes in that config, and either what trains
+    one stage or, for a joint method, the kind of its one joint stage ("sft" or "grpo")."""
+
+    config: type[StageConfig]
+    train_stage: Callable[[StageJob], dict[str, Any]] | None = None
+    joint: str | None = None
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+
+def _sft(job: StageJob) -> dict[str, Any]:
+    pairs = [(job.task, s, st.demonstration(job.task, s)) for s in job.samples]
+    return st.train_sft(job.cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress)
+
+
+def _rft(job: StageJob) -> dict[str, Any]:
+    return st.train_rft(job.cfg, [(job.task, s) for s in job.samples], job.src, job.dest, job.work, job.epochs, job.progress, job.reference)
+
+
+def _rif(job: StageJob) -> dict[str, Any]:
+    """Rollout-based instance filtering, then GRPO on the kept items; with `refilter_every`, the
+    stage is cut into chunks of that many epochs and the filter reruns before each chunk."""
+    cfg, task, t = job.cfg, job.task, job.t
+    chunk = cfg.refilter_every if cfg.refilter_every > 0 else job.epochs
+    n_chunks = max(1, int(round(job.epochs / chunk)))
+    current, filters, parts = job.src, [], []
+    for c in range(n_chunks):
+        suffix = "" if n_chunks == 1 else f"-filter{c + 1}"
+        rows = st.rollouts(current, [(task, s) for s in job.samples], cfg.rif_k, cfg.rif_temperature, cfg.rif_top_p,
+                           cfg.rif_max_new_tokens, cfg.rif_batch_size, cfg.seed + c, job.out / "rollouts" / f"stage{t}{suffix}.jsonl",
+                           job.progress)
+        summary = st.rollout_summary(rows)
+        kept = {key[1] for key in summary.pop("kept_keys")}
+        filters.append({**summary, "file": f"rollouts/stage{t}{suffix}.jsonl"})
+        print(f"  RIF filter {c + 1}/{n_chunks}: kept {summary['kept']} of {summary['items']} items ({100 * summary['kept_fraction']:.0f}%)", flush=True)
+        target = job.dest if c == n_chunks - 1 else job.work / f"chunk{c + 1}"
+        if target.is_dir() and c < n_chunks - 1:  # a finished chunk of a resumed stage
+            current = target
+            continue
+        items = [(task, s) for s in job.samples if s.id in kept]
+        if not items:  # nothing to learn from: the model passes through unchanged
+            print(f"  RIF: no item of {task.spec} had a correct rollout in {cfg.rif_k}; this chunk trains nothing", flush=True)
+            st.copy_stage(current, target)
+        else:
+            parts.append(st.train_rft(cfg, items, current, target, job.work / f"trl{c + 1}", chunk if n_chunks > 1 else job.epochs,
+                                      job.progress, job.reference))
+        current = target
+    diag = parts[-1] if parts else {"items": 0, "steps": 0, "wall_seconds": sum(f["rollout_seconds"] or 0 for f in filters)}
+    return {**diag, "kind": "rif-grpo", "filters": filters, "kept_fraction": filters[0]["kept_fraction"], "chunks": parts}
+
+
+def _rollout_sft(job: StageJob) -> dict[str, Any]:
+    """SFT of `src` on the correct rollouts of the rollout source (`train._rollout_sources`)."""
+    from harness.runs.fingerprint import check_model_folder, fingerprint
+
+    cfg, task, t = job.cfg, job.task, job.t
+    source = job.rollout_source or job.src
+    check_model_folder(source, "rollout source")
+    rows = st.rollouts(source, [(task, s) for s in job.samples], cfg.rollout_k, cfg.rollout_temperature, cfg.rollout_top_p,
+                       cfg.rollout_max_new_tokens, cfg.rollout_batch_size, cfg.seed, job.out / "rollouts" / f"stage{t}.jsonl", job.progress)
+    by_id = {s.id: s for s in job.samples}
+    seen, pairs = set(), []
+    for r in rows:
+        if r["acc"] >= 1.0 and (r["id"], r["response"]) not in seen:
+            seen.add((r["id"], r["response"]))
+            pairs.append((task, by_id[r["id"]], r["response"]))
+    summary = st.rollout_summary(rows)
+    summary.pop("kept_keys")
+    if pairs:
+        diag = st.train_sft(cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress)
+    else:  # nothing correct to imitate: the model passes through unchanged
+        print(f"  rollout-sft: no correct rollout for {task.spec} from {source}; this stage trains nothing", flush=True)
+        st.copy_stage(job.src, job.dest)
+        diag = {"items": 0, "steps": 0, "wall_seconds": summary["rollout_seconds"]}
+    return {**diag, "kind": "rollout-sft", "source": str(source), "source_fingerprint": fingerprint(source),
+            "correct_rollouts": len(pairs), "rollout_file": f"rollouts/stage{t}.jsonl", **summary}
+
+
+def train_joint(kind: str, cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, progress: bool) -> dict[str, Any]:
+    """The one stage of a joint method: SFT or GRPO on every task's items at once."""
+    if kind == "sft":
+        return st.train_sft(cfg, [(t, s, st.demonstration(t, s)) for t, s in items], src, dest, work, cfg.epochs, progress)
+    return st.train_rft(cfg, items, src, dest, work, cfg.epochs, progress)
+
+
+METHODS: dict[str, Method] = {
+    "sft": Method(SFTConfig, _sft),
+    "grpo": Method(GRPOConfig, _rft),
+    "rloo": Method(GRPOConfig, _rft, fixed={"estimator": "rloo"}),
+    "rif-grpo": Method(RIFConfig, _rif),
+    "rollout-sft": Method(RolloutSFTConfig, _rollout_sft),
+    "multitask": Method(MultitaskConfig, joint="sft"),
+    "multitask-grpo": Method(MultitaskGRPOConfig, joint="grpo"),
+}
+
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise HarnessError(f"unknown method {name!r} (methods: {', '.join(METHODS)})")
+    return METHODS[name]
+
+
+def load_config(method: str, path: str | Path | None = None) -> StageConfig:
+    """The method's config: its class's defaults, overridden by the TOML file's keys, then the
+    values the method fixes."""
+    spec = get_method(method)
+    config = read_config_file(spec.config, path, method)
+    for key, value in spec.fixed.items():
+        setattr(config, key, value)
+    if spec.joint and config.per_task_epochs:
+        raise HarnessError(f"{path}: multitask trains one joint stage for `epochs`; per_task_epochs does not apply")
+    return config
