@@ -79,16 +79,18 @@ def test_a_small_lab_end_to_end(tmp_path):
 
 
 def test_stage_settings_reach_the_config_and_overrides_win(tmp_path):
-    """The lab's per-method settings land in the written config; `overrides` come last; a setting
-    that is no key of the method's config fails before any base is built."""
-    import tomllib
-
-    from baselines.lab import _config_file, run_lab
+    """The lab's per-method settings land in the config it trains with; `overrides` come last; a
+    setting that is no key of the method's config fails before any base is built, and one of the
+    wrong type in one line."""
+    from baselines.lab import lab_config, run_lab
+    from baselines.stage_configs import SFTConfig
     from tasks.errors import HarnessError
 
-    path = _config_file(tmp_path, "sft", 3, None, {"learning_rate": 1e-3, "epochs": 6.0}, {"epochs": 1.0, "beta": 0.5})
-    conf = tomllib.loads(path.read_text())
-    assert (conf["learning_rate"], conf["epochs"], conf["seed"]) == (1e-3, 1.0, 3) and "beta" not in conf
+    conf = lab_config("sft", 3, None, {"learning_rate": 1e-3, "epochs": 6}, {"epochs": 1.0, "beta": 0.5})
+    assert type(conf) is SFTConfig and (conf.learning_rate, conf.epochs, conf.seed) == (1e-3, 1.0, 3)
+    assert isinstance(lab_config("sft", 0, None, {"epochs": 6}, {}).epochs, float)  # an int setting becomes the float it configures
+    with pytest.raises(HarnessError, match="learning_rate = 'fast' is not a float"):
+        lab_config("sft", 0, None, {"learning_rate": "fast"}, {})
     cfg = LabConfig(sequence="toy_count", methods=("sft",), seeds=(0,), stage_settings={"sft": {"lerning_rate": 1e-3}})
     with pytest.raises(HarnessError, match="lerning_rate"):
         run_lab(tmp_path / "lab", cfg, tmp_path / "store", progress=False)
