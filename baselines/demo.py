@@ -21,7 +21,8 @@ from tabulate import tabulate
 
 from harness.runs.checkpoints import load_run
 from harness.eval.evaluate import run_eval
-from harness.results.report import render_report, save_heatmap
+from harness.results.metrics import LABELS
+from harness.results.report import fmt, render_matrix, render_report, save_heatmap
 from harness.generation.store import default_store_root
 
 DEMO_SEQUENCE = "toy3"
@@ -73,14 +74,8 @@ def side_by_side(results: dict[str, dict[str, Any]]) -> str:
     """Both runs' matrices, then their sequence metrics and general deltas in one table."""
     parts = [f"# demo: {' vs '.join(results)} on {DEMO_SEQUENCE}", ""]
     for method, r in results.items():
-        parts += [render_report(r, title=method).split("| sequence metric")[0].rstrip(), ""]
-    rows = []
-    for key, label in (
-        ("avg_acc", "AvgAcc (= MFN)"), ("fm", "FM = BWT (negative = forgetting)"),
-        ("forgetting", "forgetting (Chaudhry; positive = forgetting)"), ("mft", "MFT (mean of the diagonal)"),
-        ("maa", "MAA (mean seen-task accuracy over stages)"),
-    ):
-        rows.append([label] + [_num(r["metrics"].get(key)) for r in results.values()])
+        parts += render_matrix(r, title=method)
+    rows = [[LABELS[key]] + [_num(r["metrics"].get(key)) for r in results.values()] for key in ("avg_acc", "fm", "forgetting", "mft", "maa")]
     first = next(iter(results.values()))
     for task in first["metrics"]["general_deltas"]:
         family = task.split(":")[0]
@@ -97,4 +92,4 @@ def side_by_side(results: dict[str, dict[str, Any]]) -> str:
 
 
 def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:+.1f}" if v < 0 else f"{v:.1f}"
+    return fmt(v, digits=1)

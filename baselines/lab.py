@@ -404,10 +404,12 @@ def _plots(out: Path, by_method: dict[str, list], figures: dict[str, Any]) -> di
 
 
 def _num(v: float | None) -> str:
-    return "–" if v is None else f"{v:.2f}"
+    from harness.results.report import fmt
+
+    return fmt(v, digits=2, missing="–")
 
 
-def _fmt(ci: dict[str, Any]) -> str:
+def _fmt_interval(ci: dict[str, Any]) -> str:
     if ci["mean"] is None:
         return "–"
     if ci["lo"] is None:
@@ -419,9 +421,11 @@ def _render(cfg: LabConfig, figures: dict[str, Any], plots: dict[str, str], defi
     from tabulate import tabulate
 
     methods = list(figures["methods"])
-    keys = [("avg_acc", "AvgAcc = MFN"), ("fm", "FM = BWT"), ("forgetting", "forgetting (Chaudhry)"), ("mft", "MFT"),
-            ("maa", "MAA")] + [(k, k) for k in sorted({k for m in methods for k in figures["methods"][m] if k.startswith("delta ")})]
-    rows = [[label] + [_fmt(figures["methods"][m].get(key, interval([]))) for m in methods] for key, label in keys]
+    from harness.results.metrics import LABELS
+
+    keys = [(key, LABELS[key]) for key in ("avg_acc", "fm", "forgetting", "mft", "maa")] + \
+        [(k, k) for k in sorted({k for m in methods for k in figures["methods"][m] if k.startswith("delta ")})]
+    rows = [[label] + [_fmt_interval(figures["methods"][m].get(key, interval([]))) for m in methods] for key, label in keys]
     lines = [
         f"# Lab: {', '.join(methods)} over {cfg.sequence}",
         "",
@@ -446,7 +450,7 @@ def _render(cfg: LabConfig, figures: dict[str, Any], plots: dict[str, str], defi
     ]
     if figures["rif"]:
         lines += ["## RIF: kept items and rollouts saved", "",
-                  tabulate([[r["stage"], _fmt(r["kept_percent"]), f"{r['items_with_0_of_k']:.1f}", f"{100 * r['net_saved_fraction']:+.0f}%"] for r in figures["rif"]["stages"]],
+                  tabulate([[r["stage"], _fmt_interval(r["kept_percent"]), f"{r['items_with_0_of_k']:.1f}", f"{100 * r['net_saved_fraction']:+.0f}%"] for r in figures["rif"]["stages"]],
                            ["stage", "kept (%)", "items with 0 of k correct", "GRPO rollouts saved, net of the filter's"], tablefmt="github"), ""]
     probe = figures["variance_probe"]
     if probe:

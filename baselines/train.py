@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from baselines import stages as st
 from baselines.methods import StageJob, get_method, load_config, train_joint
 from baselines.stage_configs import RolloutSFTConfig, StageConfig, config_dict, config_hash
 from harness.runs.checkpoints import MANIFEST
+from harness.clock import utc_now
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
 from tasks import get_task, resolve_sequence
@@ -123,7 +123,7 @@ def _open_run(out: Path, identity: dict[str, Any], general: list[str], cfg: Any)
         out.mkdir(parents=True, exist_ok=True)
     manifest = {
         "base": identity["base"], "stages": [], "general": general,
-        "training": {**identity, "config": config_dict(cfg), "harness_version": harness.__version__, "created": _now()},
+        "training": {**identity, "config": config_dict(cfg), "harness_version": harness.__version__, "created": utc_now()},
     }
     if st.is_main_process():
         atomic_write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
@@ -131,7 +131,7 @@ def _open_run(out: Path, identity: dict[str, Any], general: list[str], cfg: Any)
 
 
 def _finish_stage(out: Path, manifest: dict[str, Any], t: int, stages: list[tuple[str, str]], diag: dict[str, Any]) -> None:
-    diag = {"stage": t, **diag, "finished": _now()}
+    diag = {"stage": t, **diag, "finished": utc_now()}
     manifest["stages"].extend({"task": spec, "path": path} for spec, path in stages)
     if not st.is_main_process():  # under `accelerate launch`, rank 0 alone writes run files
         return
@@ -185,7 +185,3 @@ def _train_joint(kind: str, cfg: Any, tasks: list[Task], out: Path, manifest: di
     diag = train_joint(kind, cfg, items, Path(manifest["base"]), out / "joint", out / ".work" / "stage1", progress)
     # Every stage row is the joint model: the matrix's last row is the upper bound.
     _finish_stage(out, manifest, 1, [(task.spec, "joint") for task in tasks], {**diag, "kind": f"multitask-{kind}"})
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

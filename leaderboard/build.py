@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.results.report import fmt
 from tasks.user_json import read_json
 
 HERE = Path(__file__).parent
@@ -30,7 +31,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return fmt(value, digits=digits, missing="–")
 
 
 def _value(value: Any) -> str:

@@ -25,6 +25,16 @@ DEFINITIONS = {
     "general_deltas": "general task score of the final model minus the base (percentage points), with a 95% paired-bootstrap CI over samples (1000 resamples, percentile method)",
 }
 METRIC_KEYS = ("avg_acc", "fm", "bwt", "forgetting", "fwt", "mft", "mfn", "maa")
+LABELS = {  # each metric's name wherever a report shows it
+    "avg_acc": "AvgAcc",
+    "fm": "FM (Paper A sign; negative = forgetting)",
+    "bwt": "BWT",
+    "forgetting": "forgetting (Chaudhry et al., max over trained stages; positive = forgetting)",
+    "fwt": "forward transfer",
+    "mft": "MFT (mean of the diagonal)",
+    "mfn": "MFN (mean of the final row; = AvgAcc)",
+    "maa": "MAA (mean over stages of the seen-task average)",
+}
 
 
 def _trained(matrix: list[list[float]], T: int) -> np.ndarray:

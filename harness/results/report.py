@@ -7,45 +7,45 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.results.metrics import LABELS, METRIC_KEYS
 
-def _fmt(v: float | None, signed: bool = False) -> str:
+SIGNED = {"fm", "bwt", "forgetting", "fwt"}  # metrics shown with their sign
+
+
+def fmt(v: float | None, signed: bool = False, digits: int = 1, missing: str = "n/a") -> str:
+    """A figure for a report: `digits` decimals, a sign when `signed`, `missing` for None."""
     if v is None:
-        return "n/a"
-    return f"{v:+.1f}" if signed else f"{v:.1f}"
+        return missing
+    return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+
 
 
 def stage_labels(results: dict[str, Any]) -> list[str]:
     return [f"{s['index']} base" if s["task"] is None else f"{s['index']} after {s['task']}" for s in results["stages"]]
 
 
-def render_report(results: dict[str, Any], title: str | None = None) -> str:
-    """Markdown: the accuracy matrix (rows = stages, columns = trained then general tasks),
-    sequence metrics, general-capability deltas and invalid rates."""
-    cols = results["columns"]
+def render_matrix(results: dict[str, Any], title: str | None = None) -> list[str]:
+    """Markdown lines: the title, then the accuracy matrix (rows = stages, columns = trained then
+    general tasks)."""
     seq = set(results["sequence"])
-    headers = ["stage"] + [c + ("" if c in seq else " (general)") for c in cols]
-    rows = [[label] + [_fmt(v) for v in row] for label, row in zip(stage_labels(results), results["accuracy"])]
+    headers = ["stage"] + [c + ("" if c in seq else " (general)") for c in results["columns"]]
+    rows = [[label] + [fmt(v) for v in row] for label, row in zip(stage_labels(results), results["accuracy"])]
+    out = [f"## {title}", ""] if title else []
+    return out + ["Accuracy (%) of every stage on every task:", "", tabulate(rows, headers, tablefmt="github", disable_numparse=True), ""]
+
+
+def render_report(results: dict[str, Any], title: str | None = None) -> str:
+    """Markdown: the accuracy matrix, sequence metrics, general-capability deltas and invalid
+    rates."""
     m = results["metrics"]
-    out = []
-    if title:
-        out += [f"## {title}", ""]
-    out += ["Accuracy (%) of every stage on every task:", "", tabulate(rows, headers, tablefmt="github", disable_numparse=True), ""]
-    metric_rows = [
-        ["AvgAcc", _fmt(m["avg_acc"])],
-        ["FM (Paper A sign; negative = forgetting)", _fmt(m["fm"], True)],
-        ["BWT", _fmt(m["bwt"], True)],
-        ["forgetting (Chaudhry et al., max over trained stages; positive = forgetting)", _fmt(m["forgetting"], True)],
-        ["forward transfer", _fmt(m["fwt"], True)],
-        ["MFT (mean of the diagonal)", _fmt(m.get("mft"))],
-        ["MFN (mean of the final row; = AvgAcc)", _fmt(m.get("mfn"))],
-        ["MAA (mean over stages of the seen-task average)", _fmt(m.get("maa"))],
-    ]
+    out = render_matrix(results, title)
+    metric_rows = [[LABELS[key], fmt(m.get(key), key in SIGNED)] for key in METRIC_KEYS]
     out += [tabulate(metric_rows, ["sequence metric", "value"], tablefmt="github", disable_numparse=True), ""]
     if m.get("note"):
         out += [f"Note: {m['note']}", ""]
     if m["general_deltas"]:
         g_rows = [
-            [t, _fmt(d["base"]), _fmt(d["final"]), _fmt(d["delta"], True), f"[{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]", d["n"]]
+            [t, fmt(d["base"]), fmt(d["final"]), fmt(d["delta"], True), f"[{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]", d["n"]]
             for t, d in m["general_deltas"].items()
         ]
         out += [tabulate(g_rows, ["general task", "base", "final", "delta", "95% CI", "n"], tablefmt="github", disable_numparse=True), ""]
@@ -55,7 +55,7 @@ def render_report(results: dict[str, Any], title: str | None = None) -> str:
                 out += [f"{spec} (final stage): " + ", ".join(f"{k} {v:.1f}" for k, v in summary.items()), ""]
     if results.get("training"):
         out += render_training(results["training"])
-    inv_rows = [[t] + [_fmt(v) for v in vals] for t, vals in m["invalid_rate"].items()]
+    inv_rows = [[t] + [fmt(v) for v in vals] for t, vals in m["invalid_rate"].items()]
     out += [
         "Invalid (unparseable) answers, % per stage:",
         "",
