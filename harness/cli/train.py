@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.method, args.config)  # a bad method or config file fails before any work
     quiet_libraries()
     manifest = train_run(args.method, args.sequence, args.base, Path(args.out), config, progress=not args.no_progress)
-    print(f"done: {len(manifest['stages'])} stages in {args.out}; evaluate with `harness eval --checkpoint-dir {args.out} --out OUT`")
+    print(f"done: {len(manifest['stages'])} stages in {args.out}; evaluate with `harness eval --checkpoint-dir {args.out} --allow-external-paths --out OUT`")
     return 0
 
 
