@@ -19,11 +19,11 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.runs.checkpoints import load_run
 from harness.eval.evaluate import run_eval
+from harness.generation.store import default_store_root
 from harness.results.metrics import LABELS
 from harness.results.report import fmt, render_matrix, render_report, save_heatmap
-from harness.generation.store import default_store_root
+from harness.runs.checkpoints import load_run
 
 DEMO_SEQUENCE = "toy3"
 METHODS = ("sft", "grpo")

@@ -26,7 +26,7 @@ class StageJob:
     `t` the stage number. `reference`: the KL reference of RFT methods; `rollout_source`: the
     model whose rollouts rollout-SFT imitates (None: `src`)."""
 
-    cfg: Any
+    cfg: StageConfig
     task: Task
     samples: list[Sample]
     src: Path
@@ -119,7 +119,7 @@ def _rollout_sft(job: StageJob) -> dict[str, Any]:
             "correct_rollouts": len(pairs), "rollout_file": f"rollouts/stage{t}.jsonl", **summary}
 
 
-def train_joint(kind: str, cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, progress: bool) -> dict[str, Any]:
+def train_joint(kind: str, cfg: MultitaskConfig | MultitaskGRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, progress: bool) -> dict[str, Any]:
     """The one stage of a joint method: SFT or GRPO on every task's items at once."""
     if kind == "sft":
         return st.train_sft(cfg, [(t, s, st.demonstration(t, s)) for t, s in items], src, dest, work, cfg.epochs, progress)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from baselines.stage_configs import GRPOConfig, SFTConfig, StageConfig
 from harness.engine.base import Request, prepare_images
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
@@ -170,7 +171,7 @@ def _publish(tmp: Path, dest: Path) -> None:
     tmp.rename(dest)
 
 
-def trl_common(cfg: Any, work: Path, epochs: float, gpu: bool) -> dict[str, Any]:
+def trl_common(cfg: StageConfig, work: Path, epochs: float, gpu: bool) -> dict[str, Any]:
     return dict(
         output_dir=str(work),
         learning_rate=cfg.learning_rate,
@@ -257,7 +258,7 @@ def within_limits(processor: Any, counted: list[dict[str, Any]], limits: list[in
     return kept, dropped
 
 
-def drop_overlong(cfg: Any, pairs: list[tuple[Task, Sample, str]], rows: list[dict[str, Any]], processor: Any) -> tuple[list[dict[str, Any]], list[str]]:
+def drop_overlong(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], rows: list[dict[str, Any]], processor: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """(rows within their task's token limit, ids of the dropped ones). A config without limits
     keeps everything."""
     limit_of = getattr(cfg, "max_length_for", None)
@@ -268,7 +269,7 @@ def drop_overlong(cfg: Any, pairs: list[tuple[Task, Sample, str]], rows: list[di
     return [rows[i] for i in kept], dropped
 
 
-def train_sft(cfg: Any, pairs: list[tuple[Task, Sample, str]], src: Path, dest: Path, work: Path, epochs: float, progress: bool) -> dict[str, Any]:
+def train_sft(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], src: Path, dest: Path, work: Path, epochs: float, progress: bool) -> dict[str, Any]:
     from trl import SFTConfig, SFTTrainer
 
     started = time.time()
@@ -289,7 +290,7 @@ def train_sft(cfg: Any, pairs: list[tuple[Task, Sample, str]], src: Path, dest: 
     }
 
 
-def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, epochs: float, progress: bool,
+def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, epochs: float, progress: bool,
               reference: Path | None = None) -> dict[str, Any]:
     """GRPO (or RLOO) with the tasks' own reward. `reference`: the KL reference model's folder
     (None: the stage's start, `src`); prompts longer than `max_prompt_length` are dropped."""
@@ -344,7 +345,7 @@ def train_rft(cfg: Any, items: list[tuple[Task, Sample]], src: Path, dest: Path,
     return diag
 
 
-def rft_diagnostics(history: list[dict[str, Any]], log: list[dict[str, float]], cfg: Any, n_items: int, epochs: float, steps: int, started: float) -> dict[str, Any]:
+def rft_diagnostics(history: list[dict[str, Any]], log: list[dict[str, float]], cfg: GRPOConfig, n_items: int, epochs: float, steps: int, started: float) -> dict[str, Any]:
     per_step = [h for h in history if "reward" in h]
     rewards = [r["reward"] for r in log]
     quarter = max(1, len(per_step) // 4)

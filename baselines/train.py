@@ -21,10 +21,10 @@ import harness
 from baselines import stages as st
 from baselines.methods import StageJob, get_method, load_config, train_joint
 from baselines.stage_configs import RolloutSFTConfig, StageConfig, config_dict, config_hash
-from harness.runs.checkpoints import MANIFEST
 from harness.clock import utc_now
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
+from harness.runs.checkpoints import MANIFEST
 from tasks import get_task, resolve_sequence
 from tasks.base import Sample, Task
 from tasks.user_json import read_json
@@ -101,7 +101,7 @@ def _check_base(base: str) -> str:
     return str(hub_snapshot(base, "base"))
 
 
-def _open_run(out: Path, identity: dict[str, Any], general: list[str], cfg: Any) -> dict[str, Any]:
+def _open_run(out: Path, identity: dict[str, Any], general: list[str], cfg: StageConfig) -> dict[str, Any]:
     if out.exists() and not out.is_dir():
         raise HarnessError(f"--out {out} is a file, not a run folder")
     manifest_path = out / MANIFEST
@@ -140,7 +140,7 @@ def _finish_stage(out: Path, manifest: dict[str, Any], t: int, stages: list[tupl
     shutil.rmtree(out / ".work" / f"stage{t}", ignore_errors=True)
 
 
-def _train_items(task: Task, cfg: Any) -> list[Sample]:
+def _train_items(task: Task, cfg: StageConfig) -> list[Sample]:
     samples = task.load("train")
     if cfg.n_train > 0:
         samples = samples[: cfg.n_train]
@@ -177,7 +177,7 @@ def _rollout_sources(cfg: RolloutSFTConfig, tasks: list[Task]) -> list[Path | No
     return [stage.local for stage in run.stages[1 : len(want) + 1]]
 
 
-def _train_joint(kind: str, cfg: Any, tasks: list[Task], out: Path, manifest: dict[str, Any], progress: bool) -> None:
+def _train_joint(kind: str, cfg: StageConfig, tasks: list[Task], out: Path, manifest: dict[str, Any], progress: bool) -> None:
     if manifest["stages"]:
         return
     items = [(task, s) for task in tasks for s in _train_items(task, cfg)]

@@ -23,6 +23,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.results.report import fmt
+from harness.results.types import Results
 from tasks.user_json import read_json
 
 HERE = Path(__file__).parent
@@ -76,11 +77,11 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _is_toy(results: dict[str, Any]) -> bool:
+def _is_toy(results: Results) -> bool:
     return all(spec.split(":")[0].startswith("toy_") or spec.split(":")[0] == "jigsaw" for spec in results["columns"])
 
 
-def _entry(entry_id: str, results: dict[str, Any], submission: dict[str, Any] | None) -> dict[str, Any]:
+def _entry(entry_id: str, results: Results, submission: dict[str, Any] | None) -> dict[str, Any]:
     m = results["metrics"]
     T = len(results["stages"]) - 1
     columns = results["columns"]

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.runs.checkpoints import load_run
 from harness.errors import HarnessError
 from harness.eval.evaluate import run_eval
+from harness.runs.checkpoints import load_run
 from side_envs import REPO, free_port, run_harness, vllm_python_or_skip, vllm_serve
 
 TEXT_TASK = "toy_mcq10"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from harness.check import checker
-from harness.results.bundle import make_bundle
-from harness.runs.checkpoints import load_run
 from harness.cli import main
 from harness.eval.evaluate import run_eval
+from harness.results.bundle import make_bundle
+from harness.runs.checkpoints import load_run
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +204,30 @@ def test_spot_regeneration_matches_and_catches_swapped_responses(tiny_run, tiny_
     lines = [p.line() for p in report.problems]
     assert lines and all("responses identically" in line for line in lines)
     assert any(line.startswith("stage 1, task toy_science: regenerated") for line in lines)
+
+
+def test_a_bundle_of_some_trained_tasks_passes(tmp_path, tiny_run):
+    """Evaluated on one trained task of two, a bundle's sequence metrics are null with a note
+    saying why; the closed schema knows that note, so the bundle is accepted."""
+    out = tmp_path / "out"
+    results = run_eval(load_run(tiny_run), out, tmp_path / "store", task_specs=["toy_science"], limit=3, progress=False)
+    assert results["metrics"]["fm"] is None and "every trained task" in results["metrics"]["note"]
+    report = checker.check_bundle(out)
+    assert report.accepted, [p.line() for p in report.problems]
+
+
+def test_the_result_types_and_the_schema_name_the_same_keys():
+    """`harness.results.types` and `results.schema.json` describe the same records: every key
+    of each typed record is a property of its schema object, and the other way round."""
+    from harness.results import types
+    from harness.results.format import schema
+
+    s = schema("results.schema.json")
+    pairs = [
+        (types.Results, s), (types.StageRecord, s["properties"]["stages"]["items"]),
+        (types.TaskRecord, s["properties"]["tasks"]["additionalProperties"]), (types.Metrics, s["properties"]["metrics"]),
+        (types.Generation, s["properties"]["generation"]), (types.SampleRow, s["$defs"]["sample_row"]),
+    ]
+    for typed, obj in pairs:
+        assert set(typed.__annotations__) == set(obj["properties"]), typed.__name__
+        assert obj.get("additionalProperties") is False, typed.__name__

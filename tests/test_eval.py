@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.runs.checkpoints import load_run
 from harness.cli import main
 from harness.eval.evaluate import run_eval
+from harness.runs.checkpoints import load_run
 
 
 def _eval(run, out, store, **kw):

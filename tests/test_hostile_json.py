@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.runs.checkpoints import load_run
 from harness.cli import main
 from harness.eval.evaluate import run_eval
 from harness.generation.store import ResponseStore, _parse
+from harness.runs.checkpoints import load_run
 from tasks import user_json
 from tasks.errors import HarnessError
 

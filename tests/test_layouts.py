@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.runs.checkpoints import load_run
 from harness.eval.evaluate import run_eval
-from harness.runs.layouts import find_stages, guess_task, propose_manifest
+from harness.runs.checkpoints import load_run
+from harness.runs.layouts import guess_task, propose_manifest
 from tasks import TASKS
 
 

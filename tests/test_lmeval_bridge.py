@@ -5,7 +5,6 @@ tiny text model; a rerun generates nothing; unknown task names get a did-you-mea
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

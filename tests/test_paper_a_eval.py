@@ -14,13 +14,13 @@ from PIL import Image
 
 import hub_fixtures as fx
 from harness.check.checker import check_bundle
-from harness.runs.checkpoints import load_run
-from harness.eval.columns import plan_columns, preset_spec
 from harness.engine import Request, open_backend
 from harness.engine.base import sampling_parameters
 from harness.engine.openai_api import openai_request_fields
 from harness.engine.vllm import vllm_sampling_kwargs
+from harness.eval.columns import plan_columns, preset_spec
 from harness.eval.evaluate import run_eval
+from harness.runs.checkpoints import load_run
 from tasks import get_task
 from tasks.base import GenerationContract, Sample
 from tasks.extract import PAPER_WS_PATTERN

@@ -18,9 +18,9 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from harness.runs.checkpoints import load_run  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
 from harness.eval.evaluate import run_eval  # noqa: E402
+from harness.runs.checkpoints import load_run  # noqa: E402
 
 LIMIT, BATCH = 12, 4  # three batches per (stage, task) unit, so a kill can land mid-unit
 RAY = {"address": None, "cpus_per_unit": 1.0, "gpus_per_unit": None, "shard_size": 512, "retries": 2}

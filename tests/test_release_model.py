@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import hub_fixtures as fx
-from harness.runs.checkpoints import load_run
 from harness.cli import main
 from harness.eval.evaluate import run_eval
+from harness.runs.checkpoints import load_run
 from side_envs import REPO, run_harness, side_python_or_skip, vllm_python_or_skip, vllm_serve
 
 RELEASE_FILES = ["chat_template.json", "config.json", "generation_config.json", "merges.txt", "model-00001-of-00002.safetensors",
@@ -155,8 +155,8 @@ import json, sys
 import numpy as np, torch
 from PIL import Image
 from transformers import AutoProcessor
-from harness.engine.hf import chat_prompt
 from harness.engine.base import Request
+from harness.engine.hf import chat_prompt
 from harness.engine.image_only_processor import ImageOnlyQwen2_5_VLProcessor
 from harness.engine.qwen_image_torch import TorchQwen2VLImageProcessor
 

@@ -20,8 +20,8 @@ pytest.importorskip("trl")
 from baselines import stages as st  # noqa: E402
 from baselines.methods import load_config  # noqa: E402
 from baselines.train import train_run  # noqa: E402
-from harness.runs.checkpoints import load_run  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
+from harness.runs.checkpoints import load_run  # noqa: E402
 from tasks import get_task  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

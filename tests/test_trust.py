@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import hub_fixtures as fx
-from harness.runs.checkpoints import load_run
 from harness.errors import HarnessError
 from harness.eval.evaluate import run_eval
 from harness.eval.score import score_file
+from harness.runs.checkpoints import load_run
 from tasks import get_task
 
 # ---- helpers -----------------------------------------------------------------------------------

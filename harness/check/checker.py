@@ -48,6 +48,7 @@ from typing import Any, Iterator
 
 from harness.errors import HarnessError
 from harness.results.format import SAMPLES_DIR, allowed, sample_file, schema, schema_errors
+from harness.results.types import Results
 from tasks import user_json
 
 MAX_RESULTS_BYTES = 64 << 20
@@ -229,7 +230,7 @@ class Checked:
     responses: dict[tuple[int, str], dict[str, str]] = field(default_factory=dict)
 
 
-def check_content(folder: Path, results: dict[str, Any], report: Report) -> Checked:
+def check_content(folder: Path, results: Results, report: Report) -> Checked:
     """Steps 3 to 5 of the module docstring (problems go to `report`); returns what was checked."""
     from harness.eval.lmeval_names import is_lmeval_spec
     from harness.runs.fingerprint import FingerprintCache
@@ -265,7 +266,7 @@ def check_content(folder: Path, results: dict[str, Any], report: Report) -> Chec
     return checked
 
 
-def _stage_layout(results: dict[str, Any], report: Report) -> list[str] | None:
+def _stage_layout(results: Results, report: Report) -> list[str] | None:
     """The trained sequence (stage 1 onwards), or None (with the problem reported) when the
     stages or columns are not laid out as `harness eval` writes them."""
     stages = results["stages"]
@@ -370,7 +371,7 @@ def _check_sample_file(folder: Path, stage: int, spec: str, task: Any, protocol:
     return scores
 
 
-def _check_figures(results: dict[str, Any], full_sequence: list[str], values: dict[tuple[int, str], list[float]],
+def _check_figures(results: Results, full_sequence: list[str], values: dict[tuple[int, str], list[float]],
                    valid: dict[tuple[int, str], list[bool]], report: Report) -> None:
     """The accuracy matrix and every metric, recomputed from the re-scored values, must equal
     what results.json reports."""
@@ -443,7 +444,7 @@ def _backend_of(identity: str) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def spot_regenerate(results: dict[str, Any], checked: Checked, checkpoint_dir: Path, k: int, seed: int,
+def spot_regenerate(results: Results, checked: Checked, checkpoint_dir: Path, k: int, seed: int,
                     report: Report, allow_external_paths: bool = False) -> None:
     """Regenerate `k` samples per stage x task (drawn with `seed`, recorded) from the submitted
     checkpoints with the bundle's backend and contract, and count how many equal the submitted

@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.runs.checkpoints import Run
 from harness.errors import HarnessError
 from harness.eval.lmeval_names import is_lmeval_spec
+from harness.runs.checkpoints import Run
 from tasks import Task, get_task
 from tasks.presets import PRESETS, EvalPreset
 

@@ -12,8 +12,8 @@ import json
 import platform
 import sys
 import time
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -30,6 +30,7 @@ from harness.generation.store import ResponseStore, check_writable_folder
 from harness.results import metrics
 from harness.results.format import BUNDLE_FORMAT, SAMPLES_DIR, sample_file, sample_row
 from harness.results.summary import summarize
+from harness.results.types import Results, TaskRecord
 from harness.results.writer import write_bundle
 from harness.runs.checkpoints import Run
 from harness.runs.fingerprint import FingerprintCache, fingerprint, read_generation_config, sample_digest
@@ -53,7 +54,7 @@ def chat_template_hash(folder: Path) -> str | None:
     return None
 
 
-def run_eval(run: Run, out: Path, store_root: Path, options: EvalOptions | None = None, **fields: Any) -> dict[str, Any]:
+def run_eval(run: Run, out: Path, store_root: Path, options: EvalOptions | None = None, **fields: Any) -> Results:
     """Generate what the store lacks, score, write the bundle, return its results. `options`
     (`EvalOptions`, which says what each does); keyword arguments replace its fields."""
     opts = replace(options or EvalOptions(), **fields).resolved()
@@ -163,7 +164,7 @@ def _generate(run: Run, columns: list[Task], samples: dict[str, list[Sample]], t
 
 
 def _task_record(task: Task, samples: list[Sample], ghash: str, digests: dict[str, str], protocol: str,
-                 skipped: dict[str, list[str]], scores_by_stage: list[list[Any]]) -> dict[str, Any]:
+                 skipped: dict[str, list[str]], scores_by_stage: list[list[Any]]) -> TaskRecord:
     """What results.json records of a column: the task's own description, then what it loaded
     (the sample hashes in order: the store keys records by them), how it was scored and skipped."""
     record = {
@@ -258,7 +259,7 @@ def _generate_on_ray(run, columns, samples, through, pairs, seed, backend, optio
     return responses, stats
 
 
-def _results(run, fps, sequence, general, records, scored, backend, opts: EvalOptions) -> dict[str, Any]:
+def _results(run, fps, sequence, general, records, scored, backend, opts: EvalOptions) -> Results:
     columns = sequence + general
     summary = summarize(
         len(run.stages), [t.spec for t in columns], [t.spec for t in sequence], [get_task(s).spec for s in run.sequence],

@@ -31,10 +31,10 @@ from lm_eval.api.registry import register_model
 from harness.engine import Request, backend_identity, open_backend
 from harness.engine.base import request_seed
 from harness.errors import HarnessError
-from harness.runs.fingerprint import FingerprintCache, check_model_folder, fingerprint
 from harness.eval.lmeval_names import LMEVAL_PREFIX
 from harness.generation.loop import Pair, StoreThrough, generation_hash
 from harness.generation.store import ResponseStore, default_store_root
+from harness.runs.fingerprint import FingerprintCache, check_model_folder, fingerprint
 from tasks.base import GenerationContract, Score, stable_hash
 
 

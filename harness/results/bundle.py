@@ -19,13 +19,14 @@ import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from harness.results.format import SCHEMAS, allowed, schema_errors
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
+from harness.results.format import SCHEMAS, allowed, schema_errors
+from harness.results.types import Results
 from tasks.user_json import read_json
 
 
-def read_meta(path: Path, results: dict[str, Any]) -> dict[str, Any]:
+def read_meta(path: Path, results: Results) -> dict[str, Any]:
     if not path.is_file():
         raise HarnessError(f"metadata file not found: {path}")
     try:

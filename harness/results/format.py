@@ -13,6 +13,8 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from harness.results.types import SampleRow
+
 BUNDLE_FORMAT = 2  # the version of this layout, `results.json`'s `bundle_format`
 SCHEMAS = Path(__file__).with_name("schemas")
 TOP_FILES = {"results.json", "submission.json", "report.md", "heatmap.png"}
@@ -29,7 +31,7 @@ def sample_file(stage: int, spec: str) -> str:
     return f"{SAMPLES_DIR}/stage{stage}/{file_safe(spec)}.jsonl"
 
 
-def sample_row(sample_id: str, target: Any, response: str, score: Any) -> dict[str, Any]:
+def sample_row(sample_id: str, target: Any, response: str, score: Any) -> SampleRow:
     """One line of a per-sample file: the sample, the response and its `tasks.base.Score`."""
     return {"id": sample_id, "target": target, "response": response, "extracted": score.extracted,
             "score": score.value, "valid": score.valid, "parts": score.parts}

@@ -8,6 +8,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness.results.metrics import LABELS, METRIC_KEYS
+from harness.results.types import Results
 
 SIGNED = {"fm", "bwt", "forgetting", "fwt"}  # metrics shown with their sign
 
@@ -20,11 +21,11 @@ def fmt(v: float | None, signed: bool = False, digits: int = 1, missing: str = "
 
 
 
-def stage_labels(results: dict[str, Any]) -> list[str]:
+def stage_labels(results: Results) -> list[str]:
     return [f"{s['index']} base" if s["task"] is None else f"{s['index']} after {s['task']}" for s in results["stages"]]
 
 
-def render_matrix(results: dict[str, Any], title: str | None = None) -> list[str]:
+def render_matrix(results: Results, title: str | None = None) -> list[str]:
     """Markdown lines: the title, then the accuracy matrix (rows = stages, columns = trained then
     general tasks)."""
     seq = set(results["sequence"])
@@ -34,7 +35,7 @@ def render_matrix(results: dict[str, Any], title: str | None = None) -> list[str
     return out + ["Accuracy (%) of every stage on every task:", "", tabulate(rows, headers, tablefmt="github", disable_numparse=True), ""]
 
 
-def render_report(results: dict[str, Any], title: str | None = None) -> str:
+def render_report(results: Results, title: str | None = None) -> str:
     """Markdown: the accuracy matrix, sequence metrics, general-capability deltas and invalid
     rates."""
     m = results["metrics"]
@@ -92,7 +93,7 @@ def render_training(training: dict[str, Any]) -> list[str]:
     return [f"Training diagnostics ({training.get('method')}):", "", tabulate(rows, headers, tablefmt="github", disable_numparse=True), ""]
 
 
-def save_heatmap(results: dict[str, Any], path: Path, title: str | None = None) -> Path:
+def save_heatmap(results: Results, path: Path, title: str | None = None) -> Path:
     """The accuracy matrix as a heatmap with the values written in the cells."""
     import matplotlib
 

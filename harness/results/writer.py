@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from harness.files import atomic_write_text
 from harness.results.format import SAMPLES_DIR
+from harness.results.types import Results, SampleRow
 
 
-def write_bundle(out: Path, results: dict[str, Any], sample_files: dict[str, list[dict[str, Any]]]) -> None:
+def write_bundle(out: Path, results: Results, sample_files: dict[str, list[SampleRow]]) -> None:
     """Write the per-sample files (`sample_files`: path relative to `out`, as
     `harness.results.format.sample_file` names it, -> rows), then results.json, each atomically
     (temp file + rename), then remove per-sample files this bundle does not have."""

@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.runs.adapters import adapter_base, is_adapter, merged_folder
 from harness.errors import HarnessError
 from harness.files import MAX_CONFIG_BYTES
+from harness.runs.adapters import adapter_base, is_adapter, merged_folder
 from harness.runs.fingerprint import check_model_folder
 from tasks import get_task
 from tasks.sources import looks_like_hub_id

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.runs.checkpoints import MANIFEST, natural_key
 from harness.errors import HarnessError
+from harness.runs.checkpoints import MANIFEST, natural_key
 
 _STEP = re.compile(r"global_step_(\d+)$")
 _FSDP_SHARD = "model_world_size_*_rank_*.pt"
