@@ -17,13 +17,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from harness.errors import HarnessError
 from harness.eval.lmeval_names import is_lmeval_spec
 from harness.runs.checkpoints import Run
 from tasks import Task, get_task
 from tasks.presets import PRESETS, EvalPreset
+
+
+class Column(Protocol):
+    """A column of the matrix: a harness task (`tasks.Task`), or an lm-eval task that lm-eval
+    ran and scored (`harness.eval.lmeval_bridge.LMEvalColumn`). Both give their spec and what
+    results.json records of them."""
+
+    spec: str
+
+    def info(self) -> dict[str, Any]: ...
 
 
 @dataclass

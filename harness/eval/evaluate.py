@@ -22,7 +22,7 @@ import harness
 from harness.clock import utc_now
 from harness.engine import Request, backend_identity, open_backend
 from harness.errors import HarnessError
-from harness.eval.columns import ColumnPlan, get_preset, plan_columns
+from harness.eval.columns import Column, ColumnPlan, get_preset, plan_columns
 from harness.eval.options import EvalOptions
 from harness.files import read_config
 from harness.generation.loop import Pair, StoreThrough, generation_hash
@@ -80,7 +80,7 @@ def run_eval(run: Run, out: Path, store_root: Path, options: EvalOptions | None 
                              [scored[(stage, t.spec)] for stage in range(len(run.stages))])
         for t in columns
     }
-    general = list(plan.general)
+    general: list[Column] = list(plan.general)
     if plan.lmeval:  # lm-eval columns: lm-eval builds the requests and scores them; generation goes through the store
         from harness.eval.lmeval_bridge import evaluate_columns
 
@@ -259,7 +259,8 @@ def _generate_on_ray(run, columns, samples, through, pairs, seed, backend, optio
     return responses, stats
 
 
-def _results(run, fps, sequence, general, records, scored, backend, opts: EvalOptions) -> Results:
+def _results(run: Run, fps: list[str], sequence: list[Task], general: list[Column], records: dict[str, TaskRecord],
+             scored: dict[tuple[int, str], list[Any]], backend: str, opts: EvalOptions) -> Results:
     columns = sequence + general
     summary = summarize(
         len(run.stages), [t.spec for t in columns], [t.spec for t in sequence], [get_task(s).spec for s in run.sequence],

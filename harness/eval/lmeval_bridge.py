@@ -178,7 +178,7 @@ class LMEvalColumn:
     responses: list[list[str]] = field(default_factory=list)
     scores: list[list[Score]] = field(default_factory=list)
 
-    def info(self) -> dict[str, Any]:  # as `Task.info`, so the bundle writer takes either
+    def info(self) -> dict[str, Any]:  # a `harness.eval.columns.Column`, as a Task is
         return dict(self.record)
 
     def summary_metrics(self, scores: list[Score]) -> dict[str, Any]:
