@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from baselines.lab import LabConfig, _outcome, interval
+from baselines.lab import LabConfig, outcome, interval
 
 
 def test_interval_is_the_student_t_95_interval():
@@ -26,17 +26,17 @@ def _fake(fms: dict[str, list[float]]) -> dict[str, list]:
     return {m: [({"seed": i}, {"metrics": {"fm": v}}) for i, v in enumerate(vals)] for m, vals in fms.items()}
 
 
-def test_the_outcome_is_stated_whatever_it_is():
-    sft_forgets = _outcome(_fake({"sft": [-30.0, -25.0, -35.0], "grpo": [-2.0, -1.0, -3.0]}))
+def test_theoutcome_is_stated_whatever_it_is():
+    sft_forgets = outcome(_fake({"sft": [-30.0, -25.0, -35.0], "grpo": [-2.0, -1.0, -3.0]}))
     assert sft_forgets["verdict"].startswith("SFT forgets more than GRPO at this scale")
     assert sft_forgets["fm_grpo_minus_sft"] == [28.0, 24.0, 32.0]
-    grpo_forgets = _outcome(_fake({"sft": [-2.0, -1.0, -3.0], "grpo": [-30.0, -25.0, -35.0]}))
+    grpo_forgets = outcome(_fake({"sft": [-2.0, -1.0, -3.0], "grpo": [-30.0, -25.0, -35.0]}))
     assert grpo_forgets["verdict"].startswith("GRPO forgets more than SFT at this scale")
-    unresolved = _outcome(_fake({"sft": [-10.0, -2.0, -6.0], "grpo": [-4.0, -8.0, -6.0]}))
+    unresolved = outcome(_fake({"sft": [-10.0, -2.0, -6.0], "grpo": [-4.0, -8.0, -6.0]}))
     assert unresolved["verdict"].startswith("no difference in forgetting is resolved") and "contains 0" in unresolved["verdict"]
-    one = _outcome(_fake({"sft": [-10.0], "grpo": [-4.0]}))
+    one = outcome(_fake({"sft": [-10.0], "grpo": [-4.0]}))
     assert "one seed gives no interval" in one["verdict"]
-    assert _outcome(_fake({"sft": [-10.0]})) is None
+    assert outcome(_fake({"sft": [-10.0]})) is None
 
 
 @pytest.mark.slow

@@ -1,0 +1,88 @@
+"""What one lab runs (`LabConfig`) and the config each of its runs trains with (`lab_config`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+
+METHODS = ("sft", "grpo", "rif-grpo", "rollout-sft", "multitask")
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@dataclass
+class LabConfig:
+    """What one lab runs. `quick`: one seed, `toy3`, SFT and GRPO, 32 test items."""
+
+    sequence: str = "toy7"
+    methods: tuple[str, ...] = METHODS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    limit: int = 48  # test items per task at every stage
+    base_seed: int = 0  # the shared base is built once, from this seed
+    # The lab's base recipe (`build_instruct_base`): more items and steps at a lower learning rate
+    # than the demo's base. Measured on the tiny model: at 3e-3 training stalls at chance on
+    # counting; at 1e-3 over ~1,760 steps the base reads colours, textures and OCR tokens.
+    base_learning_rate: float = 1e-3
+    base_epochs: float = 10.0
+    base_n_general: int = 256  # items of each general probe, per style
+    base_n_task: int = 128  # items of each toy task, per style (drawn with seed 1: no CPT item)
+    quick: bool = False
+    # Config keys per method, over its `*-tiny.toml`: the SFT-type stages train at 1e-3 for 6 epochs
+    # (192 steps on 256 items), where the tiny config's 3e-3 x 2 epochs barely moves a stage's task.
+    stage_settings: dict[str, dict[str, Any]] = field(default_factory=lambda: {
+        m: {"learning_rate": 1e-3, "epochs": 6.0} for m in ("sft", "rollout-sft", "multitask")})
+    overrides: dict[str, Any] = field(default_factory=dict)  # config keys set for every method that has them, last (tests: smaller stages)
+
+    @classmethod
+    def quick_config(cls) -> "LabConfig":
+        return cls(sequence="toy3", methods=("sft", "grpo"), seeds=(0,), limit=32, quick=True)
+
+
+def lab_config(method: str, seed: int, grpo_run: Path | None, settings: dict[str, Any], overrides: dict[str, Any]) -> Any:
+    """The method's tiny config with this seed (and, for rollout-sft, the lab's GRPO run of the
+    same seed as its rollout source, Paper B's choice), then the lab's `settings` for the method,
+    then `overrides` for the keys it has; each value of its default's type."""
+    import dataclasses
+
+    from baselines.methods import load_config
+    from baselines.stage_configs import checked_types
+
+    config = load_config(method, CONFIGS / f"{method}-tiny.toml")
+    keys = _config_keys(method)
+    mine = {**settings, **{k: v for k, v in overrides.items() if k in keys}, "seed": seed}
+    if method == "rollout-sft":
+        if grpo_run is None:
+            raise HarnessError("the lab's rollout-sft imitates its grpo run of the same seed: add grpo to --methods")
+        mine["source"] = str(grpo_run.resolve())
+    return dataclasses.replace(config, **checked_types(type(config), mine, f"lab settings for {method}"))
+
+
+def _config_keys(method: str) -> set[str]:
+    """The keys a config of `method` has."""
+    import dataclasses
+
+    from baselines.methods import get_method
+
+    return {f.name for f in dataclasses.fields(get_method(method).config)}
+
+
+def check_settings(cfg: LabConfig, methods: list[str]) -> None:
+    """A stage setting that is no key of its method's config fails before any work."""
+    for method in methods:
+        unknown = sorted(set(cfg.stage_settings.get(method, {})) - _config_keys(method))
+        if unknown:
+            raise HarnessError(f"lab stage setting {unknown[0]!r} is not a key of the {method} config")
+
+
+def order(methods: tuple[str, ...]) -> list[str]:
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise HarnessError(f"unknown lab method {unknown[0]!r} (methods: {', '.join(METHODS)})")
+    if not methods:
+        raise HarnessError("no method to run")
+    return sorted(dict.fromkeys(methods), key=METHODS.index)  # grpo before rollout-sft, which samples it
