@@ -8,7 +8,9 @@ Nothing in it is executed or unpickled; it is read as bytes, UTF-8 and JSON only
    no path leaving the bundle, no name outside the bundle layout, each file under its size cap,
    the total under `MAX_TOTAL_BYTES`; an archive is refused before extraction when its members'
    declared sizes or count pass the limits, or a member is anything but a file or folder.
-2. Schema: `results.json` (and `submission.json` when present) against `harness/results/schemas/`.
+2. Schema: `results.json` (and `submission.json` when present), read through `tasks.user_json`
+   (a key given twice, NaN or nesting past 64 levels is refused), against the closed schemas in
+   `harness/results/schemas/` (a key the format does not have is a problem).
 3. Completeness and identity, per stage x task: the per-sample file exists; every line is a
    sample row; each sample id of the task (as this harness loads it, at the bundle's `limit`,
    less the task's own skips, which must equal the recorded ones: a bundle cannot skip hard

@@ -22,8 +22,9 @@ from tasks.base import GenerationContract, stable_hash
 
 def generation_hash(contract: GenerationContract, backend: str, seed: int) -> str:
     """What makes two generations of the same sample by the same model interchangeable: the
-    contract, the backend identity (name and dtype) and, when sampling, the seed. Batch size is
-    deliberately absent."""
+    contract, the backend identity (`harness.engine.backend_identity`: name, dtype, and the batch
+    size only where it can move a response, as in hf's padded batching) and, when sampling, the
+    seed."""
     return stable_hash({"contract": contract.to_dict(), "backend": backend, "seed": None if contract.greedy else seed})
 
 
