@@ -25,20 +25,12 @@ sys.path.insert(0, str(REPO))
 TASKS = ["toy_count:style=direct", "toy_science:style=direct", "toy_texture:style=direct", "toy_spatial:style=direct", "toy_mcq10"]
 
 
-def responses(out: Path) -> dict[tuple[str, str], str]:
-    got = {}
-    for path in sorted((out / "samples" / "stage0").glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            got[(path.stem, row["id"])] = row["response"]
-    return got
-
-
 def score(folder: Path, work: Path, backend: str, limit: int) -> tuple[dict, float, int]:
     from transformers import AutoTokenizer
 
-    from harness.runs.checkpoints import load_run
     from harness.eval.evaluate import run_eval
+    from harness.results.format import read_stage_responses
+    from harness.runs.checkpoints import load_run
 
     run = work / "run"
     run.mkdir(parents=True, exist_ok=True)
@@ -48,7 +40,7 @@ def score(folder: Path, work: Path, backend: str, limit: int) -> tuple[dict, flo
     run_eval(load_run(run, allow_external_paths=True), out, work / f"store-{backend}", task_specs=TASKS, limit=limit, progress=False,
              backend=backend, backend_options={"batching": "exact"} if backend == "hf" else {})
     seconds = time.perf_counter() - start
-    got = responses(out)
+    got = read_stage_responses(out, 0)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in got.values())
     return got, seconds, tokens

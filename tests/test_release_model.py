@@ -17,6 +17,7 @@ import pytest
 import hub_fixtures as fx
 from harness.cli import main
 from harness.eval.evaluate import run_eval
+from harness.results.format import read_stage_responses
 from harness.runs.checkpoints import load_run
 from side_envs import REPO, run_harness, side_python_or_skip, vllm_python_or_skip, vllm_serve
 
@@ -218,15 +219,6 @@ def test_hf_with_torchvision_gives_the_answers_hf_gives_without(torchvision_pyth
 
 # ---- vLLM's CPU build and `vllm serve`, with images ------------------------------------------
 
-def _responses(out: Path) -> dict[tuple[str, str], str]:
-    got = {}
-    for path in sorted((out / "samples" / "stage0").glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            got[(path.stem, row["id"])] = row["response"]
-    return got
-
-
 @pytest.fixture(scope="session")
 def hf_release_answers(release_run, cpt_fixtures, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("hf-release") / "out"
@@ -236,7 +228,7 @@ def hf_release_answers(release_run, cpt_fixtures, tmp_path_factory) -> Path:
 
 
 def _agreement(a: Path, b: Path) -> tuple[int, int, list]:
-    x, y = _responses(a), _responses(b)
+    x, y = read_stage_responses(a, 0), read_stage_responses(b, 0)
     assert sorted(x) == sorted(y)
     differ = [(k, x[k], y[k]) for k in x if x[k] != y[k]]
     return len(x) - len(differ), len(x), differ
@@ -258,7 +250,7 @@ def test_vllm_scores_the_release_model_on_image_tasks(vllm_python, release_run, 
         out = tmp_path / f"sampled{k}"
         r = run_harness(vllm_python, *args[:-3], "--limit", "2", "--no-progress", "--tasks", sampled[0], "--out", str(out), "--store", str(tmp_path / f"ss{k}"))
         assert r.returncode == 0, r.stderr[-3000:]
-        runs.append(_responses(out))
+        runs.append(read_stage_responses(out, 0))
     assert runs[0] == runs[1] and len(runs[0]) == 2
 
 

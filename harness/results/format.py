@@ -37,6 +37,19 @@ def sample_row(sample_id: str, target: Any, response: str, score: Any) -> Sample
             "score": score.value, "valid": score.valid, "parts": score.parts}
 
 
+def read_stage_responses(folder: Path, stage: int) -> dict[tuple[str, str], str]:
+    """(per-sample file name less `.jsonl`, sample id) -> response, for one stage of a bundle
+    folder: what two evaluations of the same checkpoints are compared on. Read as written, not
+    checked (`harness check` does that)."""
+    from tasks.user_json import json_lines
+
+    return {
+        (path.stem, row["id"]): row["response"]
+        for path in sorted((folder / SAMPLES_DIR / f"stage{stage}").glob("*.jsonl"))
+        for _, row in json_lines(path)
+    }
+
+
 def allowed(rel: PurePosixPath) -> bool:
     """Whether a path (relative to the bundle folder) is one a bundle may hold."""
     parts = rel.parts
