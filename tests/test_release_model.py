@@ -95,7 +95,7 @@ def test_hf_without_torchvision_uses_the_image_only_processor_once(release_run, 
         pass
     from harness.engine import hf
 
-    hf._FALLBACK_NOTED.clear()
+    hf.note_image_only_fallback.cache_clear()
     results = run_eval(load_run(release_run, allow_external_paths=True), tmp_path / "out", tmp_path / "store",
                        task_specs=TOY_TASKS[:2] + cpt_fixtures, limit=4, progress=False)
     assert results["run_stats"]["generated"] == 2 * 4 + 2 + 2 + 2  # the hub fixtures hold 2 image rows each

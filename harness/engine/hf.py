@@ -24,6 +24,7 @@ passed explicitly, so a checkpoint's `generation_config.json` changes no respons
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -40,7 +41,12 @@ ENCODE_WINDOW = 16  # `exact` mode: batches' worth of requests encoded (and held
 BATCHING = ("padded", "exact")
 
 
-_FALLBACK_NOTED: set[str] = set()
+@functools.cache
+def note_image_only_fallback() -> None:
+    """Say once per process that the image-only processor stands in for the stock one."""
+    print("note: torchvision is not installed, which the stock Qwen2.5-VL processor needs (for its video part); the "
+          "image-only processor takes its place: the same text handling, and the stock image processor's steps "
+          "done in torch, giving the same pixels", file=sys.stderr)
 
 
 def load_processor(path: str) -> Any:
@@ -57,7 +63,6 @@ def load_processor(path: str) -> Any:
     from transformers import AutoProcessor
 
     from harness.engine.image_only_processor import ImageOnlyQwen2_5_VLProcessor
-
     from harness.files import read_config
 
     config = Path(path) / "processor_config.json"
@@ -77,11 +82,7 @@ def load_processor(path: str) -> Any:
 
         processor = _one_line(lambda: ImageOnlyQwen2_5_VLProcessor.from_pretrained(path, trust_remote_code=False), path)
         processor.image_processor = _one_line(lambda: TorchQwen2VLImageProcessor.from_pretrained(path), path)
-        if "torch" not in _FALLBACK_NOTED:
-            _FALLBACK_NOTED.add("torch")
-            print("note: torchvision is not installed, which the stock Qwen2.5-VL processor needs (for its video part); the "
-                  "image-only processor takes its place: the same text handling, and the stock image processor's steps "
-                  "done in torch, giving the same pixels", file=sys.stderr)
+        note_image_only_fallback()
         return processor
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise HarnessError(f"cannot load the processor of {path}: {_first_line(e)}") from None
