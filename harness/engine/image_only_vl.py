@@ -106,11 +106,16 @@ def vllm_processor_class() -> type:
     return VLLMImageOnlyQwen2_5_VLProcessor
 
 
+def installed() -> bool:
+    """Whether the hook is in place in this process."""
+    return any(isinstance(f, _ImageOnlyFinder) for f in sys.meta_path)
+
+
 def install() -> bool:
     """Put the hook in place when torchvision does not import; True when it did."""
     if torchvision_imports():
         return False
-    if not any(isinstance(f, _ImageOnlyFinder) for f in sys.meta_path):
+    if not installed():
         if TORCHVISION_BACKEND in sys.modules or VLLM_QWEN25_VL in sys.modules:
             raise RuntimeError("the image-only hook must be installed before Qwen2-VL's modules are imported")
         sys.meta_path.insert(0, _ImageOnlyFinder())

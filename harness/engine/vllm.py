@@ -41,9 +41,7 @@ INSTALL_HINT = (
 def import_vllm() -> Any:
     from harness.engine.image_only_vl import install_everywhere
 
-    global IMAGE_ONLY
-    if install_everywhere():  # no torchvision (vLLM's CPU build): Qwen2.5-VL images through the image-only processor
-        IMAGE_ONLY = True
+    install_everywhere()  # no torchvision (vLLM's CPU build): Qwen2.5-VL images through the image-only processor
     try:
         import vllm
     except ImportError:
@@ -51,9 +49,6 @@ def import_vllm() -> Any:
     except Exception as e:  # a broken install (e.g. a torchvision that does not match torch)
         raise HarnessError(f"vLLM is installed but cannot be imported ({type(e).__name__}: {e}); {INSTALL_HINT}") from None
     return vllm
-
-
-IMAGE_ONLY = False  # set once the image-only hook is installed (videos then cannot be given)
 
 
 def on_gpu() -> bool:
@@ -102,7 +97,9 @@ class VLLMBackend(Backend):
             "gpu_memory_utilization": gpu_memory_utilization or (0.9 if on_gpu() else 0.2),
             "max_model_len": max_model_len, "dtype": "bfloat16" if on_gpu() else "float32",
         }
-        extra = {"limit_mm_per_prompt": {"video": 0}} if IMAGE_ONLY else {}
+        from harness.engine.image_only_vl import installed
+
+        extra = {"limit_mm_per_prompt": {"video": 0}} if installed() else {}  # the image-only hook takes no videos
         head = head_size(model_path)
         if not on_gpu() and head is not None and head < CPU_MIN_HEAD_SIZE:
             # vLLM builds the engine, then dies at the first forward pass with a traceback.
