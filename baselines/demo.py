@@ -34,9 +34,9 @@ NOTE = (
     "other items of every toy task, then trained through the sequence by SFT (on the gold answers, "
     "prompted and evaluated in the direct style, as Paper A trains SFT) and by GRPO (reward 0.9 "
     "accuracy + 0.1 format, think/boxed style). The two stage-0 rows measure the same base in two "
-    "prompt styles: each run is evaluated in the style it trains (direct for SFT, think/boxed for "
-    "GRPO; the column names say which), so they agree only where the base answers both styles "
-    "alike. Models this small learn little: read the numbers as the pipeline working end to "
+    "prompt styles: each run is evaluated on its sequence in the style it trains (direct for SFT, "
+    "think/boxed for GRPO; the column names say which), so they agree only where the base answers "
+    "both styles alike; both are evaluated on the general probes in both styles. Models this small learn little: read the numbers as the pipeline working end to "
     "end, not as a replication of the papers' findings."
 )
 
@@ -77,11 +77,8 @@ def side_by_side(results: dict[str, dict[str, Any]]) -> str:
         parts += render_matrix(r, title=method)
     rows = [[LABELS[key]] + [_num(r["metrics"].get(key)) for r in results.values()] for key in ("avg_acc", "fm", "forgetting", "mft", "maa")]
     first = next(iter(results.values()))
-    for task in first["metrics"]["general_deltas"]:
-        family = task.split(":")[0]
-        rows.append([f"{family} delta (final - base)"] + [
-            _num(next(d["delta"] for t, d in r["metrics"]["general_deltas"].items() if t.split(":")[0] == family)) for r in results.values()
-        ])
+    for task in first["metrics"]["general_deltas"]:  # the same general columns for every method
+        rows.append([f"{task} delta (final - base)"] + [_num(r["metrics"]["general_deltas"].get(task, {}).get("delta")) for r in results.values()])
     for method, r in results.items():
         for d in (r.get("training") or {}).get("stages", []):
             if d.get("reward_first_quarter") is not None:

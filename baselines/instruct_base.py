@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 from baselines import stages as st
 from baselines.stage_configs import SFTConfig
-from baselines.tiny_model import build_tiny_model
+from baselines.tiny_model import TinySpec, build_tiny_model
 from harness.errors import HarnessError
 from tasks import get_task
 
@@ -26,23 +27,31 @@ RECIPE = "instruct_recipe.json"  # what a finished base was built with, beside i
 
 
 def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: int = 48, epochs: float = 3.0,
-                        learning_rate: float = 3e-3, progress: bool = False) -> Path:
+                        learning_rate: float = 3e-3, progress: bool = False, mix: dict[str, int] | None = None,
+                        spec: TinySpec | None = None) -> Path:
     """Build (or reuse, when `out` already holds one built with the same recipe) the instruct base:
-    the defaults are the demo's; the lab passes its own, larger recipe (`baselines.lab.LabConfig`).
+    the defaults are the demo's; the lab's shipped base has its own recipe (`baselines/lab/base.py`).
+    `mix` (task name -> items per style) replaces `n_general` / `n_task` items of every general
+    probe / toy task; `spec` sizes the model (default `TinySpec()`).
     A base built with another recipe is never reused: runs resumed on it would mix two bases."""
     out = Path(out)
-    recipe = {"seed": seed, "n_general": n_general, "n_task": n_task, "epochs": epochs, "learning_rate": learning_rate}
+    recipe: dict = {"seed": seed, "epochs": epochs, "learning_rate": learning_rate}
+    recipe |= {"n_general": n_general, "n_task": n_task} if mix is None else {"mix": dict(mix)}
+    if spec is not None:
+        recipe["spec"] = json.loads(json.dumps(asdict(spec)))  # tuples as lists, as read back
+    counts = dict(mix) if mix is not None else {name: n_general if name in GENERAL else n_task for name in GENERAL + TASKS}
     if (out / "config.json").is_file():
         _check_recipe(out, recipe)
         return out
     raw = out.with_name(out.name + "-raw")
-    build_tiny_model(raw, seed=seed)
+    build_tiny_model(raw, seed=seed, spec=spec or TinySpec())
     # Copied into `out` with the trained weights (save_stage keeps the source's small files), so
     # a finished base always carries the recipe it was built with.
     (raw / RECIPE).write_text(json.dumps(recipe, indent=2) + "\n")
     pairs = []
-    for name in GENERAL + TASKS:
-        n = n_general if name in GENERAL else n_task
+    for name, n in counts.items():
+        if n <= 0:
+            continue
         for style in ("cot", "direct"):
             task = get_task(f"{name}:style={style},seed=1,n_train={n}")
             pairs += [(task, s, st.demonstration(task, s)) for s in task.load("train")]

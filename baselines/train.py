@@ -32,7 +32,8 @@ from tasks.user_json import read_json
 
 def plan_tasks(sequence: str, style: str) -> tuple[list[Task], list[str]]:
     """The tasks to train, in order, with `style` applied where the task has that style, and
-    the general probes. A task without a train split is an error."""
+    the general probes (with `style` too, unless their spec names one: every method is then
+    evaluated on them alike). A task without a train split is an error."""
     specs, general = resolve_sequence(sequence)
     tasks = []
     for spec in specs:
@@ -40,7 +41,11 @@ def plan_tasks(sequence: str, style: str) -> tuple[list[Task], list[str]]:
         if "train" not in task.splits:
             raise HarnessError(f"task {task.spec!r} has no train split (splits: {', '.join(task.splits)}); it cannot be trained on")
         tasks.append(_styled(task, style))
-    return tasks, [_styled(get_task(g), style).spec for g in general]
+    return tasks, [get_task(g).spec if _names_style(g) else _styled(get_task(g), style).spec for g in general]
+
+
+def _names_style(spec: str) -> bool:
+    return any(a.strip().startswith("style=") for a in spec.partition(":")[2].split(","))
 
 
 def _styled(task: Task, style: str) -> Task:

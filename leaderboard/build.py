@@ -4,7 +4,8 @@ Every bundle in DIR (a folder holding `results.json`, or a `.tar.gz` of one; its
 suffix, is the entry's id) must pass `harness check`; the build stops with the checker's lines
 for any that does not, and writes nothing. The site: `index.html` (one sortable table per track:
 "main" for real models, "toy" for runs on the tiny models, chosen by `submission.json`'s `track`
-or, without one, by whether every task is a toy task), `entries/ID.html` (metadata, the accuracy
+or, without one, by whether every task is a toy task; within a track, one table per base model
+fingerprint, trained sequence and column protocols, since only those rank against each other), `entries/ID.html` (metadata, the accuracy
 matrix as a heatmap, each task across stages, metrics, training diagnostics), `bundles/ID.tar.gz`
 (each bundle, packed deterministically), `style.css` and `sort.js`. Paper A's reported figures
 are reference rows of the main track, marked "as reported, not re-run" (`reference.json`).
@@ -119,9 +120,42 @@ def _entry(entry_id: str, results: Results, submission: dict[str, Any] | None) -
         "columns": columns, "matrix": matrix, "chart": _chart(columns, results["accuracy"]),
         "metrics": [(k, _short(m.get(k))) for k in ("avg_acc", "fm", "bwt", "forgetting", "fwt", "mft", "mfn", "maa")],
         "training": train_view, "meta": meta, "backend": results["generation"]["backend"],
+        "base_fingerprint": results["stages"][0]["fingerprint"], "sequence": list(results["sequence"]),
+        "protocol_key": [(c, results["tasks"][c]["protocol"], results["tasks"][c].get("preset") or "") for c in columns],
         "protocols": [{"column": c, "style": results["tasks"][c].get("style") or "–", "protocol": results["tasks"][c]["protocol"],
                        "preset": results["tasks"][c].get("preset") or "–"} for c in columns],
     }
+
+
+def _groups(track: str, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The track's tables: one per (base model fingerprint, trained sequence, columns and their
+    protocols), since only runs from the same base over the same tasks scored the same way can
+    be ranked against each other. Paper A's reported rows join the main-track table(s) of its
+    sequence, or stand alone when there is none."""
+    from tasks import SEQUENCES
+
+    keyed: dict[str, list[dict[str, Any]]] = {}
+    for e in members:
+        keyed.setdefault(json.dumps([e["base_fingerprint"], e["sequence"], e["protocol_key"]]), []).append(e)
+    paper_a = [s.split(":")[0] for s in SEQUENCES["cpt7"]["sequence"]]
+    groups = []
+    for n, (_, group) in enumerate(sorted(keyed.items(), key=lambda kv: (-len(kv[1]), kv[0]))):
+        first = group[0]
+        general = sorted({g for e in group for g in e["general"]})
+        for e in group:
+            e["deltas"] = {g: e["deltas"].get(g, {"value": "", "text": "–"}) for g in general}
+        with_references = track == "main" and [s.split(":")[0] for s in first["sequence"]] == paper_a
+        bases = sorted({e["base_model"] for e in group})
+        groups.append({"id": f"table-{track}-{n + 1}", "entries": group, "general": general,
+                       "base": ", ".join(bases), "fingerprint": first["base_fingerprint"][:12],
+                       "sequence": " → ".join(first["sequence"]),
+                       "references": _references(general) if with_references else []})
+    if track == "main" and not any(g["references"] for g in groups):
+        general = list(PAPER_A_GENERAL)
+        groups.append({"id": f"table-{track}-{len(groups) + 1}", "entries": [], "general": general,
+                       "base": json.loads((HERE / "reference.json").read_text())["base_model"], "fingerprint": "",
+                       "sequence": " → ".join(SEQUENCES["cpt7"]["sequence"]), "references": _references(general)})
+    return groups
 
 
 def _short(value: Any) -> str:
@@ -200,11 +234,7 @@ def build_site(bundles: Path, out: Path) -> dict[str, Any]:
         tracks = []
         for name, title in (("main", "Main track"), ("toy", "Toy track (tiny models, CPU)")):
             members = sorted((e for e in entries if e["track"] == name), key=lambda e: (-(float(e["avg_acc_value"] or "-1e9")), e["id"]))
-            general = sorted({g for e in members for g in e["general"]}) or (list(PAPER_A_GENERAL) if name == "main" else [])
-            for e in members:
-                e["deltas"] = {g: e["deltas"].get(g, {"value": "", "text": "–"}) for g in general}
-            tracks.append({"name": name, "title": title, "entries": members, "general": general,
-                           "references": _references(general) if name == "main" else []})
+            tracks.append({"name": name, "title": title, "entries": members, "groups": _groups(name, members)})
         site = work / "site"
         (site / "entries").mkdir(parents=True)
         (site / "bundles").mkdir()

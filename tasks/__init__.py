@@ -35,6 +35,10 @@ TASKS: dict[str, type[Task]] = {
     )
 }
 
+# The toy general probes in both prompt styles, whatever style a method trains in: every toy run
+# has the same general columns.
+TOY_GENERAL = ["toy_mcq10:style=cot", "toy_mcq10:style=direct", "toy_imgmcq:style=cot", "toy_imgmcq:style=direct"]
+
 # Named sequences: the trained tasks in order, and the general probes evaluated beside them.
 SEQUENCES: dict[str, dict[str, list[str]]] = {
     # Paper A's general benchmarks, evaluated as its code evaluates them (`EasyR1/examples/test.sh`
@@ -42,11 +46,11 @@ SEQUENCES: dict[str, dict[str, list[str]]] = {
     "cpt7": {"sequence": [cls.name for cls in CPT7_TASKS], "general": ["mmmu:style=paper", "mmlu_pro:style=paper", "pope:style=paper"]},
     "toy7": {
         "sequence": ["toy_science", "toy_ocr", "toy_vizwiz", "toy_spatial", "toy_geometry", "toy_texture", "toy_count"],
-        "general": ["toy_mcq10", "toy_imgmcq"],
+        "general": TOY_GENERAL,
     },
     "toy3": {
         "sequence": ["toy_science", "toy_spatial", "toy_count"],
-        "general": ["toy_mcq10", "toy_imgmcq"],
+        "general": TOY_GENERAL,
     },
 }
 

@@ -50,7 +50,7 @@ def test_a_small_lab_end_to_end(tmp_path):
 
     small = {"n_train": 8, "epochs": 1.0, "per_task_epochs": {}, "per_device_batch_size": 8, "save_steps": 1000}
     cfg = LabConfig(sequence="toy_science,toy_count", seeds=(0, 1), limit=6, overrides=small,
-                    base_n_general=64, base_n_task=16, base_epochs=2.0)
+                    base_recipe={"n_general": 64, "n_task": 16, "epochs": 2.0})
     summary = run_lab(tmp_path / "lab", cfg, tmp_path / "store", progress=False)
     lab = tmp_path / "lab"
     assert sorted((r["method"], r["seed"]) for r in summary["runs"]) == sorted((m, s) for m in cfg.methods for s in (0, 1))
@@ -94,3 +94,35 @@ def test_stage_settings_reach_the_config_and_overrides_win(tmp_path):
     with pytest.raises(HarnessError, match="lerning_rate"):
         run_lab(tmp_path / "lab", cfg, tmp_path / "store", progress=False)
     assert not (tmp_path / "lab" / "base").exists()
+
+
+def test_the_shipped_base_is_checked_by_fingerprint(tmp_path, monkeypatch):
+    """The committed base matches its recorded fingerprint; a changed byte, a missing folder, or
+    an earlier lab's base that is not the shipped one each stop the lab in one line."""
+    import shutil
+
+    from baselines.lab import base as lab_base
+    from baselines.lab.run import lab_base as place_base
+    from tasks.errors import HarnessError
+
+    assert lab_base.shipped_base() == lab_base.SHIPPED
+    rec = lab_base.recipe()
+    assert rec["spec"]["hidden_size"] // rec["spec"]["num_heads"] >= 32  # vLLM's CPU build serves head size 32 and up
+    assert sum(p.stat().st_size for p in lab_base.SHIPPED.iterdir()) < 25_000_000
+    copy = tmp_path / "lab_base"
+    shutil.copytree(lab_base.SHIPPED, copy)
+    monkeypatch.setattr(lab_base, "SHIPPED", copy)
+    data = bytearray((copy / "model.safetensors").read_bytes())
+    data[-1] ^= 1
+    (copy / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(HarnessError, match="not the recorded"):
+        lab_base.shipped_base()
+    monkeypatch.setattr(lab_base, "SHIPPED", tmp_path / "absent")
+    with pytest.raises(HarnessError, match="missing"):
+        lab_base.shipped_base()
+    monkeypatch.undo()
+    placed = place_base(tmp_path / "lab" / "base", LabConfig(), progress=False)
+    assert sorted(p.name for p in placed.iterdir()) == sorted(p.name for p in lab_base.SHIPPED.iterdir())
+    (placed / "config.json").write_text((placed / "config.json").read_text() + " ")
+    with pytest.raises(HarnessError, match="another base than the shipped one"):
+        place_base(placed, LabConfig(), progress=False)

@@ -1,5 +1,5 @@
 """The leaderboard site: built from the bundles in leaderboard/bundles (the demo's SFT and GRPO
-runs), deterministic, refusing bundles that fail `harness check`, and working in a real browser
+runs, and the quick lab's, on another base), deterministic, one table per base and sequence, refusing bundles that fail `harness check`, and working in a real browser
 (Debian's chromium driven by Playwright; skipped where either is missing)."""
 
 from __future__ import annotations
@@ -28,16 +28,19 @@ def _tree(folder: Path) -> dict[str, bytes]:
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site") / "site"
     summary = build_site(BUNDLES, out)
-    assert summary["tracks"] == {"main": [], "toy": ["demo-grpo", "demo-sft"]}
+    assert summary["tracks"]["main"] == [] and sorted(summary["tracks"]["toy"]) == sorted(ENTRIES)
     return out
+
+
+ENTRIES = ["demo-grpo", "demo-sft", "lab-grpo-s0", "lab-sft-s0"]
 
 
 def test_build_is_deterministic_and_complete(site, tmp_path):
     again = tmp_path / "again"
     build_site(BUNDLES, again)
     assert _tree(again) == _tree(site)
-    assert sorted(_tree(site)) == ["bundles/demo-grpo.tar.gz", "bundles/demo-sft.tar.gz", "entries/demo-grpo.html",
-                                   "entries/demo-sft.html", "index.html", "sort.js", "style.css"]
+    assert sorted(_tree(site)) == sorted([f"bundles/{e}.tar.gz" for e in ENTRIES] + [f"entries/{e}.html" for e in ENTRIES]
+                                         + ["index.html", "sort.js", "style.css"])
     index = (site / "index.html").read_text()
     assert "as reported, not re-run" in index and "/tmp" not in index
     # Each entry says how every column was scored: style, protocol and preset.
@@ -75,35 +78,51 @@ def test_the_site_in_a_browser(site, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
     artifacts = Path(os.environ.get("CPT_HARNESS_TEST_ARTIFACTS") or tmp_path)
     artifacts.mkdir(parents=True, exist_ok=True)
-    expected = {}
-    for name in ("demo-sft", "demo-grpo"):
+    expected, bases = {}, {}
+    for name in ENTRIES:
         with tarfile.open(BUNDLES / f"{name}.tar.gz") as tar:
             results = json.load(tar.extractfile("results.json"))
             method = json.load(tar.extractfile("submission.json"))["method"]
         expected[method] = f"{results['metrics']['avg_acc']:.1f}"
+        bases.setdefault(results["stages"][0]["fingerprint"][:12], set()).add(method)
+    assert len(bases) == 2  # the demo's base and the lab's
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto((site / "index.html").as_uri())
-            rows = page.locator("#table-toy tbody tr")
-            assert rows.count() == 2
-            shown = {rows.nth(i).locator("td").nth(0).inner_text(): rows.nth(i).locator("td").nth(3).inner_text() for i in range(2)}
-            assert shown == expected
+            # One table per base: each lists the methods trained from that base, with one header
+            # for all its rows (every entry has every general column), and nothing runs off the page.
+            tables = page.locator("#track-toy ~ table")
+            assert tables.count() == 2
+            for k in range(2):
+                table = tables.nth(k)
+                heading = table.locator("xpath=preceding-sibling::h3[1]").inner_text()
+                fingerprint = next(f for f in bases if f in heading)
+                rows = table.locator("tbody tr")
+                shown = {rows.nth(i).locator("td").nth(0).inner_text(): rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())}
+                assert set(shown) == bases[fingerprint] and all(shown[m] == expected[m] for m in shown)
+                general = table.locator("thead th.general")
+                assert general.count() == 4  # toy_mcq10 and toy_imgmcq in both styles
+                assert all("–" != rows.nth(i).locator("td").nth(5 + g).inner_text() for i in range(rows.count()) for g in range(4))
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
             page.screenshot(path=str(artifacts / "leaderboard-index.png"), full_page=True)
             # Sort by AvgAcc: first click descending, second ascending.
-            header = page.locator("#table-toy thead th", has_text="AvgAcc")
+            table = page.locator("#table-toy-1")
+            rows = table.locator("tbody tr")
+            header = table.locator("thead th", has_text="AvgAcc")
             header.click()
-            values = [float(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(2)]
+            values = [float(rows.nth(i).locator("td").nth(2).inner_text()) for i in range(rows.count())]
             assert values == sorted(values, reverse=True)
             header.click()
-            values = [float(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(2)]
+            values = [float(rows.nth(i).locator("td").nth(2).inner_text()) for i in range(rows.count())]
             assert values == sorted(values)
-            page.locator("#table-toy a", has_text="GRPO (harness demo)").click()
+            page.locator("a", has_text="GRPO (harness demo)").click()
             assert page.locator("h1").inner_text() == "GRPO (harness demo)"
             assert page.locator("#matrix tbody tr").count() == 4  # base + three stages
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
             page.screenshot(path=str(artifacts / "leaderboard-entry.png"), full_page=True)
         finally:
             browser.close()

@@ -80,10 +80,45 @@ def test_toy_scoring_by_kind():
     assert vizwiz.score("Unanswerable.", sample).value == 1.0
     science = get_task("toy_science:style=direct")
     s = science.load("test")[0]
-    wrong = next(ch for ch in "ABCD" if ch != s.target)
-    assert science.score(f"The answer is ({s.target}).", s).value == 1.0
-    assert science.score(wrong, s).value == 0.0
-    assert science.score("E", s).valid is False
+    assert "Answer with the option's text" in s.messages[0]["content"][-1]["text"] and s.target in s.meta["choices"]
+    wrong = next(c for c in s.meta["choices"] if c != s.target)
+    assert science.score(f"The {s.target.upper()}.", s).value == 1.0  # normalised: case, article, punctuation
+    wrong_score = science.score(wrong, s)
+    assert (wrong_score.value, wrong_score.extracted, wrong_score.valid) == (0.0, wrong, True)
+    letter = "ABCD"[s.meta["choices"].index(s.target)]
+    assert science.score(letter, s).valid is False  # a letter names no option's text
+    assert science.score(f"{s.target} or {wrong}", s).valid is False
+    mcq = get_task("toy_mcq10:n_test=1")
+    s = mcq.load("test")[0]
+    assert mcq.score(f"<think>sum</think> \\boxed{{{s.target}}}", s).value == 1.0 and len(s.meta["choices"]) == 10
+
+
+def test_toy_spatial_is_one_row_of_three_shapes_left_to_right():
+    """The shelf is 2·size wide and one 28-pixel token row high; the answer follows the shapes'
+    x order in the picture."""
+    from tasks.toy.common import COLORS
+
+    task = get_task("toy_spatial:n_test=24,image_size=112")
+    for s in task.load("test"):
+        img = s.images[0]
+        assert img.size == (224, 28)
+        question = s.messages[0]["content"][-1]["text"]
+        words = question.split()
+        first, second = words[2], words[-2]  # "Is the C1 S1 to the left or to the right of the C2 S2?"
+        xs = {}
+        for name in (first, second):
+            rgb = COLORS[name]
+            hits = [x for x in range(img.width) if img.getpixel((x, 14)) == rgb]
+            assert hits, (s.id, name)
+            xs[name] = sum(hits) / len(hits)
+        assert s.target == ("left" if xs[first] < xs[second] else "right")
+
+
+def test_every_toy_task_states_its_chance_level():
+    from tasks import TASKS
+
+    toy = [cls for name, cls in TASKS.items() if name.startswith("toy_")]
+    assert len(toy) == 9 and all(0 < cls.chance <= 50 for cls in toy)
 
 
 def test_jigsaw_permutation_restores_picture_and_partial_credit():

@@ -274,3 +274,16 @@ def test_instruct_base_is_reused_only_with_its_own_recipe(instruct_base, tmp_pat
     with pytest.raises(HarnessError, match=f"without {RECIPE}"):
         build_instruct_base(base, **same)
     assert (base / "config.json").is_file()  # refusing deletes nothing
+
+
+def test_every_method_evaluates_the_toy_general_probes_alike():
+    """The sequence's tasks take the trained style; the toy general probes keep the styles their
+    spec names (both), so SFT and GRPO runs get the same general columns."""
+    from baselines.train import plan_tasks
+
+    both = ["toy_mcq10", "toy_mcq10:style=direct", "toy_imgmcq", "toy_imgmcq:style=direct"]
+    for style in ("direct", "cot", ""):
+        tasks, general = plan_tasks("toy3", style)
+        assert general == both
+        assert all(t.params["style"] == (style or "cot") for t in tasks)
+    assert plan_tasks("toy_count", "direct")[1] == []

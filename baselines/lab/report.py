@@ -10,7 +10,7 @@ from typing import Any
 from baselines.lab.config import LabConfig
 from baselines.lab.plots import make_plots
 from baselines.lab.probes import rif_figures, variance_probe
-from baselines.lab.stats import interval, outcome
+from baselines.lab.stats import interval, learning, outcome
 from harness.files import atomic_write_text
 
 
@@ -37,6 +37,10 @@ def lab_report(out: Path, runs: list[dict[str, Any]], cfg: LabConfig, base: Path
                 "accuracy": res["accuracy"], "metrics": {k: res["metrics"].get(k) for k in METRIC_KEYS},
                 "config_hash": (res.get("training") or {}).get("config_hash"),
             })
+    import torch
+
+    figures["threads"] = torch.get_num_threads()
+    figures["learning"] = {method: learning(pairs) for method, pairs in by_method.items()}
     figures["outcome"] = outcome(by_method)
     figures["rif"] = rif_figures(by_method.get("rif-grpo", []))
     figures["variance_probe"] = variance_probe(by_method.get("grpo", []))
@@ -60,6 +64,37 @@ def _fmt_interval(ci: dict[str, Any]) -> str:
     return f"{ci['mean']:.1f} [{ci['lo']:.1f}, {ci['hi']:.1f}]"
 
 
+def learning_section(learned: dict[str, Any]) -> list[str]:
+    """Each column at the base against chance, and each stage's gain on its own task."""
+    from tabulate import tabulate
+
+    from tasks import get_task
+
+    methods = list(learned)
+    columns = list(dict.fromkeys(c for m in methods for c in learned[m]["base"]))  # in each method's column order
+    base_rows = [[c, _num(getattr(get_task(c), "chance", None))] + [_fmt_interval(learned[m]["base"].get(c, interval([]))) for m in methods] for c in columns]
+    stages = learned[methods[0]]["gains"]
+    gain_rows = [[f"{g['stage']}: {g['task']}"] + [
+        f"{_fmt_interval(learned[m]['gains'][i]['before'])} → {_fmt_interval(learned[m]['gains'][i]['after'])}: "
+        f"{_fmt_interval(learned[m]['gains'][i]['gain'])}" if i < len(learned[m]["gains"]) else "–" for m in methods]
+        for i, g in enumerate(stages)]
+    return ["## What the base knows and what each stage learns", "",
+            "Accuracy (%) at the base (stage 0) in each method's evaluation, beside a uniform guess's; each column keeps its "
+            "prompt style in its name, so a method's sequence columns are in the style it trains.", "",
+            tabulate(base_rows, ["column", "chance"] + methods, tablefmt="github"), "",
+            "Each stage's own task: accuracy just before the stage → after it: the gain.", "",
+            tabulate(gain_rows, ["stage"] + methods, tablefmt="github"), ""]
+
+
+def base_line(cfg: LabConfig, base: Path) -> str:
+    from baselines.lab.base import recipe
+    from harness.runs.fingerprint import fingerprint
+
+    rec = cfg.base_recipe if cfg.base_recipe is not None else recipe()
+    origin = "built by this lab" if cfg.base_recipe is not None else "the shipped base, baselines/lab_base"
+    return f"{origin}, fingerprint {fingerprint(base)}; recipe {json.dumps(rec, sort_keys=True)}"
+
+
 def render(cfg: LabConfig, figures: dict[str, Any], plots: dict[str, str], definitions: dict[str, str], base: Path) -> str:
     from tabulate import tabulate
 
@@ -73,8 +108,7 @@ def render(cfg: LabConfig, figures: dict[str, Any], plots: dict[str, str], defin
         f"# Lab: {', '.join(methods)} over {cfg.sequence}",
         "",
         f"Seeds {list(cfg.seeds)} (as given, none dropped), {cfg.limit} test items per task and stage, "
-        f"one shared base built from seed {cfg.base_seed} ({base}: {cfg.base_n_general} items of each general probe and "
-        f"{cfg.base_n_task} of each toy task per style, {cfg.base_epochs:g} epochs at learning rate {cfg.base_learning_rate:g}); "
+        f"one shared base ({base_line(cfg, base)}); "
         f"stage settings over the tiny configs: {json.dumps(cfg.stage_settings, sort_keys=True)}. Every figure is a mean over seeds with its 95% "
         "Student-t interval in brackets (no interval with one seed).",
         "",
@@ -82,6 +116,12 @@ def render(cfg: LabConfig, figures: dict[str, Any], plots: dict[str, str], defin
         "",
         (figures["outcome"] or {}).get("verdict", "SFT and GRPO were not both run: no comparison.") + ".",
         "",
+    ]
+    if figures["outcome"]:
+        diffs = ", ".join(f"{d:+.1f}" for d in figures["outcome"]["fm_grpo_minus_sft"])
+        lines += [f"Stability across seeds: FM(GRPO) − FM(SFT) per seed {diffs}; {figures['outcome']['stability']}. "
+                  f"Run with {figures['threads']} torch thread(s); docs/lab.md compares 1 and 2 threads.", ""]
+    lines += learning_section(figures["learning"]) + [
         "## Metrics",
         "",
         tabulate(rows, ["metric"] + methods, tablefmt="github"),

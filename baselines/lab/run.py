@@ -17,10 +17,12 @@ are not generated again."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from baselines.lab.base import build_kwargs, shipped_base
 from baselines.lab.config import LabConfig, check_settings, lab_config, order
 from baselines.lab.probes import perplexity_probe
 from baselines.lab.report import lab_report
@@ -30,7 +32,6 @@ from harness.files import atomic_write_text
 
 def run_lab(out: Path, cfg: LabConfig, store: Path, progress: bool = True) -> dict[str, Any]:
     """Train, evaluate and bundle every (method, seed); write `lab.json`, `report.md` and plots."""
-    from baselines.instruct_base import build_instruct_base
     from baselines.train import train_run
     from harness.results.bundle import make_bundle
     from harness.runs.checkpoints import load_run
@@ -46,8 +47,7 @@ def run_lab(out: Path, cfg: LabConfig, store: Path, progress: bool = True) -> di
     started = time.time()
     out.mkdir(parents=True, exist_ok=True)
     print(f"lab: {', '.join(methods)} over {cfg.sequence}, seeds {list(cfg.seeds)}, {cfg.limit} test items per task", flush=True)
-    base = build_instruct_base(out / "base", seed=cfg.base_seed, n_general=cfg.base_n_general, n_task=cfg.base_n_task,
-                               epochs=cfg.base_epochs, learning_rate=cfg.base_learning_rate, progress=progress)
+    base = lab_base(out / "base", cfg, progress)
     runs: list[dict[str, Any]] = []
     for seed in cfg.seeds:
         for method in methods:
@@ -75,6 +75,27 @@ def run_lab(out: Path, cfg: LabConfig, store: Path, progress: bool = True) -> di
     summary["seconds"] = round(time.time() - started, 1)
     atomic_write_text(out / "lab.json", json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     return summary
+
+
+def lab_base(dest: Path, cfg: LabConfig, progress: bool) -> Path:
+    """The lab's base in `dest`: a copy of the shipped base (checked by fingerprint, and a copy
+    left by an earlier lab must still match it), or one built from `cfg.base_recipe`."""
+    from baselines.instruct_base import build_instruct_base
+    from harness.runs.fingerprint import fingerprint
+
+    if cfg.base_recipe is not None:
+        return build_instruct_base(dest, progress=progress, **build_kwargs(cfg.base_recipe))
+    shipped = shipped_base()
+    if dest.exists():
+        if fingerprint(dest) != fingerprint(shipped):
+            raise HarnessError(f"{dest} holds another base than the shipped one; remove it, and the runs trained from it, "
+                               "or choose another output folder")
+        return dest
+    staging = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(shipped, staging)
+    staging.replace(dest)
+    return dest
 
 
 def submission(method: str, seed: int, cfg: LabConfig) -> str:

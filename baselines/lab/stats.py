@@ -45,7 +45,7 @@ def outcome(by_method: dict[str, list]) -> dict[str, Any] | None:
     else:
         verdict = (f"no difference in forgetting is resolved at this scale: FM(GRPO) - FM(SFT) = {ci['mean']:+.1f} points, "
                    f"95% interval [{ci['lo']:+.1f}, {ci['hi']:+.1f}] over {ci['n']} seeds contains 0")
-    return {"seeds": seeds, "fm_grpo_minus_sft": diffs, "interval": ci, "verdict": verdict}
+    return {"seeds": seeds, "fm_grpo_minus_sft": diffs, "interval": ci, "verdict": verdict, "stability": sign_agreement(diffs)}
 
 
 def stage_forgetting(accuracy: list[list[float]], t: int) -> float | None:
@@ -54,3 +54,26 @@ def stage_forgetting(accuracy: list[list[float]], t: int) -> float | None:
     if t < 2:
         return None
     return statistics.fmean(accuracy[t - 1][j] - accuracy[t][j] for j in range(t - 1))
+
+
+def learning(pairs: list) -> dict[str, Any]:
+    """What a method's runs learned, over seeds: each column's accuracy at the base (stage 0),
+    and each stage's gain on its own task, accuracy after the stage minus just before it."""
+    first = pairs[0][1]
+    columns, stages = first["columns"], [s["task"] for s in first["stages"][1:]]
+    base = {c: interval([res["accuracy"][0][j] for _, res in pairs]) for j, c in enumerate(columns)}
+    gains = [{"stage": t, "task": task,
+              "before": interval([res["accuracy"][t - 1][t - 1] for _, res in pairs]),
+              "after": interval([res["accuracy"][t][t - 1] for _, res in pairs]),
+              "gain": interval([res["accuracy"][t][t - 1] - res["accuracy"][t - 1][t - 1] for _, res in pairs])}
+             for t, task in enumerate(stages, start=1)]
+    return {"base": base, "gains": gains}
+
+
+def sign_agreement(diffs: list[float]) -> str:
+    """How many seeds agree with the mean's sign: the outcome's stability across seeds."""
+    if not diffs:
+        return "no seed"
+    mean = statistics.fmean(diffs)
+    same = sum(1 for d in diffs if (d > 0) == (mean > 0) and d != 0)
+    return f"{same} of {len(diffs)} seeds have the sign of the mean ({'+' if mean > 0 else '-' if mean < 0 else '0'})"

@@ -17,6 +17,15 @@ def run(args: argparse.Namespace) -> int:
     from baselines.lab import LabConfig, run_lab
     from harness.generation.store import default_store_root
 
+    if args.rebuild_base:
+        from baselines.lab.base import SHIPPED, rebuild_base
+
+        quiet_libraries()
+        record = rebuild_base(progress=not args.no_progress)
+        print(f"rebuilt the lab's base in {SHIPPED}: fingerprint {record['fingerprint']}, {record['build_seconds']:.0f} s")
+        return 0
+    if not args.out:
+        raise HarnessError("--out is required (except with --rebuild-base)")
     cfg = LabConfig.quick_config() if args.quick else LabConfig()
     if args.seeds is not None:  # run_lab refuses fewer than one
         cfg = dataclasses.replace(cfg, seeds=tuple(range(args.seeds)))
@@ -37,12 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     lab = sub.add_parser("lab", help="the papers' experiment at toy scale: every method over the toy sequence for several seeds, with intervals")
-    lab.add_argument("--out", required=True, help="lab folder (base, runs, eval, bundles, report.md, plots, lab.json); rerun to resume")
+    lab.add_argument("--out", help="lab folder (base, runs, eval, bundles, report.md, plots, lab.json); rerun to resume")
     lab.add_argument("--seeds", type=int, help="seeds 0..N-1 (default 3; --quick: 1)")
     lab.add_argument("--methods", help="comma-separated, from sft, grpo, rif-grpo, rollout-sft, multitask (default: all; --quick: sft,grpo)")
     lab.add_argument("--sequence", help="toy sequence (default toy7; --quick: toy3)")
     lab.add_argument("--limit", type=int, help="test items per task and stage (default 48; --quick: 32)")
     lab.add_argument("--quick", action="store_true", help="one seed, toy3, sft and grpo, 32 test items")
     lab.add_argument("--store", help="response store folder (default: the user cache)")
+    lab.add_argument("--rebuild-base", action="store_true",
+                     help="train the shipped base (baselines/lab_base) again from its recipe and record its fingerprint, then stop")
     lab.add_argument("--no-progress", action="store_true")
     lab.set_defaults(func=run)

@@ -31,6 +31,9 @@ COLORS: dict[str, tuple[int, int, int]] = {
 SHAPES = ("circle", "square", "triangle", "diamond")
 LETTERS = "ABCDEFGHIJ"
 BACKGROUND = (245, 245, 240)
+# The option tasks' instruction: the answer names the option's text, not its letter (the tiny
+# models do not learn the letter lookup; docs/lab.md). Worded after OPTION_LETTER.
+OPTION_TEXT = "Answer with the option's text from the given choices directly."
 
 
 def canvas(size: int, color: tuple[int, int, int] = BACKGROUND) -> Image.Image:
@@ -75,7 +78,8 @@ class Item:
 
 class ToyTask(Task):
     """Base of the toy suite. A subclass sets `name`, `version`, `description`, `analogue`,
-    `answer_kind` ("letter", "number", "text" or "yesno") and implements `make`.
+    `answer_kind` ("letter", "option", "number", "text" or "yesno") and implements `make`.
+    "option": the answer is the text of one of the item's options (its `choices`).
 
     Styles: `cot` appends Paper A's think/boxed instruction and reads the answer from the last
     `\\boxed{}`; `direct` ends with the short-answer (or option-letter) instruction and reads the
@@ -84,6 +88,7 @@ class ToyTask(Task):
 
     analogue: ClassVar[str]
     answer_kind: ClassVar[str]
+    chance: ClassVar[float]  # accuracy (%) of a uniform guess among the answers an item can have
     max_new_tokens: ClassVar[int] = 128
     defaults: ClassVar[dict[str, Any]] = {
         "style": "cot",
@@ -117,7 +122,7 @@ class ToyTask(Task):
         if self.style == "cot":
             text = with_cot(text)
         else:
-            text += "\n" + (OPTION_LETTER if item.choices is not None else SHORT_ANSWER)
+            text += "\n" + self._instruction(item)
         meta = dict(item.meta)
         if item.choices is not None:
             meta["choices"] = item.choices
@@ -128,6 +133,11 @@ class ToyTask(Task):
             images=item.images,
             meta=meta,
         )
+
+    def _instruction(self, item: Item) -> str:
+        if item.choices is None:
+            return SHORT_ANSWER
+        return OPTION_TEXT if self.answer_kind == "option" else OPTION_LETTER
 
     def default_contract(self) -> GenerationContract:
         tokens = self.max_new_tokens if self.style == "cot" else 16
@@ -154,6 +164,8 @@ class ToyTask(Task):
             letters = LETTERS[: len(sample.meta["choices"])]
             got = extract.option_letter(candidate, letters)
             return got, got == gold
+        if kind == "option":
+            return option_text(candidate, sample.meta["choices"], gold)
         if kind == "number":
             value = extract.parse_number(candidate)
             if value is None:
@@ -166,6 +178,15 @@ class ToyTask(Task):
             return got, got == gold
         got = extract.normalize_text(candidate)
         return (got or None), bool(got) and got == extract.normalize_text(gold)
+
+
+def option_text(candidate: str, choices: list[str], gold: str) -> tuple[str | None, bool]:
+    """The option a response names, by its text: the normalised response (`extract.normalize_text`)
+    equals one option's normalised text. A response naming no option (a letter, two options,
+    anything else) is no answer (None). Correct when the named option is `gold`."""
+    said = extract.normalize_text(candidate)
+    named = next((c for c in choices if extract.normalize_text(c) == said), None) if said else None
+    return named, named is not None and named == gold
 
 
 def _fmt_number(value: float) -> str:

@@ -9,10 +9,11 @@ from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 class ToyCount(ToyTask):
     name = "toy_count"
-    version = "2"
+    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
     description = "Between one and six shapes on a grid of cells: how many objects are there?"
     analogue = "superclevr"
     answer_kind = "number"
+    chance = 100 / 6  # a uniform guess: one of the counts 1-6
 
     def make(self, rng: random.Random) -> Item:
         size = self.params["image_size"]

@@ -11,10 +11,11 @@ from tasks.toy.common import Item, ToyTask, canvas
 
 class ToyGeometry(ToyTask):
     name = "toy_geometry"
-    version = "2"
+    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
     description = "A rectangle or a right triangle with the given base and height: what is its area?"
     analogue = "geometry3k"
     answer_kind = "number"
+    chance = 100 / 45  # a uniform guess: one of the 45 areas the figures can have
 
     def make(self, rng: random.Random) -> Item:
         size = self.params["image_size"]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import random
 
-from tasks.toy.common import COLORS, LETTERS, SHAPES, Item, ToyTask, canvas, draw_shape
+from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 
 class ToyImgMcq(ToyTask):
     name = "toy_imgmcq"
-    version = "2"
-    description = "Three shapes of different sizes: which colour is the largest? Four options."
+    version = "3"  # 3: the answer is the option's text (the colour), not its letter
+    description = "Three shapes of different sizes: which colour is the largest? Four options, answer with the option's text."
     analogue = "mmmu"
-    answer_kind = "letter"
+    answer_kind = "option"
+    chance = 25.0  # a uniform guess: one of four options
 
     def make(self, rng: random.Random) -> Item:
         size = self.params["image_size"]
@@ -25,5 +26,4 @@ class ToyImgMcq(ToyTask):
             draw_shape(img, rng.choice(SHAPES), COLORS[color], (x + 1, y + 1, x + w - 1, y + w - 1))
         choices = list(colors)
         rng.shuffle(choices)
-        answer = LETTERS[choices.index(colors[0])]
-        return Item("Question: What is the color of the largest shape?", answer, [img], choices)
+        return Item("Question: What is the color of the largest shape?", colors[0], [img], choices)

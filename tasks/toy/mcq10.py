@@ -1,25 +1,25 @@
-"""toy_mcq10: text-only ten-option multiple choice (general-capability probe like MMLU-Pro)."""
+"""toy_mcq10: text-only ten-option multiple choice on recalled facts (general probe like MMLU-Pro)."""
 
 from __future__ import annotations
 
 import random
 
-from tasks.toy.common import LETTERS, Item, ToyTask
+from tasks.toy.common import Item, ToyTask
 
 
 class ToyMcq10(ToyTask):
     name = "toy_mcq10"
-    version = "2"
-    description = "Text-only sums with ten options A-J, answer with the letter (like MMLU-Pro)."
+    version = "3"  # 3: one-digit sums (81 facts to recall), the answer is the option's text
+    description = "Text-only sums of two digits 1-9 with ten options, answer with the option's text (like MMLU-Pro)."
     analogue = "mmlu_pro"
     takes_images = False
-    answer_kind = "letter"
+    answer_kind = "option"
+    chance = 10.0  # a uniform guess: one of ten options
 
     def make(self, rng: random.Random) -> Item:
-        a, b = rng.randint(1, 20), rng.randint(1, 20)
+        a, b = rng.randint(1, 9), rng.randint(1, 9)
         right = a + b
-        wrong = rng.sample([v for v in range(2, 41) if v != right], 9)
+        wrong = rng.sample([v for v in range(2, 19) if v != right], 9)
         choices = [str(v) for v in wrong + [right]]
         rng.shuffle(choices)
-        answer = LETTERS[choices.index(str(right))]
-        return Item(f"Question: What is {a} + {b}?", answer, [], choices)
+        return Item(f"Question: What is {a} + {b}?", str(right), [], choices)

@@ -1,18 +1,19 @@
-"""toy_science: option-letter question about a drawn shape (analogue of ScienceQA)."""
+"""toy_science: which shape is in the picture, four named options (analogue of ScienceQA)."""
 
 from __future__ import annotations
 
 import random
 
-from tasks.toy.common import COLORS, LETTERS, SHAPES, Item, ToyTask, canvas, draw_shape
+from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 
 class ToyScience(ToyTask):
     name = "toy_science"
-    version = "2"
-    description = "Which shape is in the picture? Four options, answer with the letter."
+    version = "3"  # 3: the answer is the option's text (the shape's name), not its letter
+    description = "Which shape is in the picture? Four options, answer with the option's text."
     analogue = "scienceqa"
-    answer_kind = "letter"
+    answer_kind = "option"
+    chance = 25.0  # a uniform guess: one of four options
 
     def make(self, rng: random.Random) -> Item:
         size = self.params["image_size"]
@@ -23,5 +24,4 @@ class ToyScience(ToyTask):
         draw_shape(img, shape, COLORS[color], (m, m, size - m, size - m))
         choices = list(SHAPES)
         rng.shuffle(choices)
-        answer = LETTERS[choices.index(shape)]
-        return Item("Question: Which shape is shown in the image?", answer, [img], choices, {"shape": shape})
+        return Item("Question: Which shape is shown in the image?", shape, [img], choices, {"shape": shape})

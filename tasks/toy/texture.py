@@ -13,10 +13,11 @@ PATTERNS = ("stripes", "dots", "checker")
 
 class ToyTexture(ToyTask):
     name = "toy_texture"
-    version = "2"
+    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
     description = "Stripes, dots or a checkerboard: does the tissue show a striped pattern?"
     analogue = "pathvqa"
     answer_kind = "yesno"
+    chance = 50.0  # a uniform guess: yes or no
 
     def make(self, rng: random.Random) -> Item:
         size = self.params["image_size"]

@@ -14,10 +14,11 @@ UNANSWERABLE_ANSWER = "unanswerable"
 
 class ToyVizwiz(ToyTask):
     name = "toy_vizwiz"
-    version = "2"
+    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
     description = "What colour is the object? A third of the pictures are dark noise: 'unanswerable'."
     analogue = "vizwiz"
     answer_kind = "text"
+    chance = 100 / 7  # a uniform guess: one of six colours or 'unanswerable'
 
     def make(self, rng: random.Random) -> Item:
         size = self.params["image_size"]
