@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
 
@@ -58,6 +59,12 @@ def test_a_small_lab_end_to_end(tmp_path):
         assert (lab / name).is_file(), name
     report = (lab / "report.md").read_text()
     assert "## Outcome" in report and summary["outcome"]["verdict"] in report
+    assert "of 2 seeds have the sign of the mean" in report and f"Run with {summary['threads']} torch thread" in report
+    assert "## What the base knows and what each stage learns" in report
+    gains = summary["learning"]["sft"]["gains"]
+    assert [g["task"] for g in gains] == ["toy_science:style=direct", "toy_count:style=direct"] and gains[0]["gain"]["n"] == 2
+    assert gains[0]["after"]["mean"] == pytest.approx(statistics.fmean(
+        r["accuracy"][1][0] for r in summary["runs"] if r["method"] == "sft"))
     assert summary["methods"]["sft"]["avg_acc"]["n"] == 2 and summary["methods"]["sft"]["avg_acc"]["lo"] is not None
     for key in ("mft", "mfn", "maa", "bwt"):
         assert key in summary["methods"]["grpo"]
@@ -102,7 +109,7 @@ def test_the_shipped_base_is_checked_by_fingerprint(tmp_path, monkeypatch):
     import shutil
 
     from baselines.lab import base as lab_base
-    from baselines.lab.run import lab_base as place_base
+    from baselines.lab.run import place_base
     from tasks.errors import HarnessError
 
     assert lab_base.shipped_base() == lab_base.SHIPPED

@@ -43,6 +43,10 @@ def test_build_is_deterministic_and_complete(site, tmp_path):
                                          + ["index.html", "sort.js", "style.css"])
     index = (site / "index.html").read_text()
     assert "as reported, not re-run" in index and "/tmp" not in index
+    # Two bases (the demo's, the lab's): two toy tables, each headed by its base's fingerprint and
+    # sequence; Paper A's reported rows stand in a main-track table of their own.
+    assert 'id="table-toy-1"' in index and 'id="table-toy-2"' in index and 'id="table-toy-3"' not in index
+    assert index.count("fingerprint ") >= 2 and "sequence: toy_science" in index and 'id="table-main-1"' in index
     # Each entry says how every column was scored: style, protocol and preset.
     entry = (site / "entries" / "demo-sft.html").read_text()
     assert '<table id="protocols">' in entry

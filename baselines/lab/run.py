@@ -47,7 +47,7 @@ def run_lab(out: Path, cfg: LabConfig, store: Path, progress: bool = True) -> di
     started = time.time()
     out.mkdir(parents=True, exist_ok=True)
     print(f"lab: {', '.join(methods)} over {cfg.sequence}, seeds {list(cfg.seeds)}, {cfg.limit} test items per task", flush=True)
-    base = lab_base(out / "base", cfg, progress)
+    base = place_base(out / "base", cfg, progress)
     runs: list[dict[str, Any]] = []
     for seed in cfg.seeds:
         for method in methods:
@@ -77,7 +77,7 @@ def run_lab(out: Path, cfg: LabConfig, store: Path, progress: bool = True) -> di
     return summary
 
 
-def lab_base(dest: Path, cfg: LabConfig, progress: bool) -> Path:
+def place_base(dest: Path, cfg: LabConfig, progress: bool) -> Path:
     """The lab's base in `dest`: a copy of the shipped base (checked by fingerprint, and a copy
     left by an earlier lab must still match it), or one built from `cfg.base_recipe`."""
     from baselines.instruct_base import build_instruct_base
@@ -98,10 +98,16 @@ def lab_base(dest: Path, cfg: LabConfig, progress: bool) -> Path:
     return dest
 
 
+def base_name(cfg: LabConfig) -> str:
+    if cfg.base_recipe is not None:
+        return "tiny Qwen2.5-VL, instruct-tuned by the lab from its base_recipe"
+    return "tiny Qwen2.5-VL lab base (0.7 M parameters, shipped in baselines/lab_base)"
+
+
 def submission(method: str, seed: int, cfg: LabConfig) -> str:
     return "\n".join([
         f'method = "lab {method} (seed {seed})"',
-        'base_model = "cpt-harness lab base (baselines/instruct_base.py)"',
+        f'base_model = "{base_name(cfg)}"',
         f'training_data = "toy sequence {cfg.sequence}, train split, seed {seed}"',
         'code = "harness lab (baselines/lab/)"',
         'contact = "cpt-harness maintainers"',
