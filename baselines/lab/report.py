@@ -72,17 +72,20 @@ def learning_section(learned: dict[str, Any]) -> list[str]:
 
     methods = list(learned)
     columns = list(dict.fromkeys(c for m in methods for c in learned[m]["base"]))  # in each method's column order
-    base_rows = [[c, _num(getattr(get_task(c), "chance", None))] + [_fmt_interval(learned[m]["base"].get(c, interval([]))) for m in methods] for c in columns]
+    # One shared base: its row is the same at every seed, so it is given as one figure.
+    base_rows = [[c, _num(getattr(get_task(c), "chance", None))] + [_num(learned[m]["base"].get(c, interval([]))["mean"]) for m in methods] for c in columns]
     stages = learned[methods[0]]["gains"]
     gain_rows = [[f"{g['stage']}: {g['task']}"] + [
         f"{_fmt_interval(learned[m]['gains'][i]['before'])} → {_fmt_interval(learned[m]['gains'][i]['after'])}: "
         f"{_fmt_interval(learned[m]['gains'][i]['gain'])}" if i < len(learned[m]["gains"]) else "–" for m in methods]
         for i, g in enumerate(stages)]
     return ["## What the base knows and what each stage learns", "",
-            "Accuracy (%) at the base (stage 0) in each method's evaluation, beside a uniform guess's; each column keeps its "
-            "prompt style in its name, so a method's sequence columns are in the style it trains.", "",
+            "Accuracy (%) at the base (stage 0, one shared base: the same at every seed) in each method's evaluation, beside "
+            "a uniform guess's; each column keeps its prompt style in its name, so a method's sequence columns are in the "
+            "style it trains.", "",
             tabulate(base_rows, ["column", "chance"] + methods, tablefmt="github"), "",
-            "Each stage's own task: accuracy just before the stage → after it: the gain.", "",
+            "Each stage's own task: accuracy just before the stage → after it: the gain (multitask trains all tasks in "
+            "one joint stage, so its later rows repeat the joint model).", "",
             tabulate(gain_rows, ["stage"] + methods, tablefmt="github"), ""]
 
 
