@@ -2,13 +2,14 @@
 
 Every bundle in DIR (a folder holding `results.json`, or a `.tar.gz` of one; its name, less the
 suffix, is the entry's id) must pass `harness check`; the build stops with the checker's lines
-for any that does not, and writes nothing. The site: `index.html` (one sortable table per track:
-"main" for real models, "toy" for runs on the tiny models, chosen by `submission.json`'s `track`
-or, without one, by whether every task is a toy task; within a track, one table per base model
-fingerprint, trained sequence and column protocols, since only those rank against each other), `entries/ID.html` (metadata, the accuracy
-matrix as a heatmap, each task across stages, metrics, training diagnostics), `bundles/ID.tar.gz`
-(each bundle, packed deterministically), `style.css` and `sort.js`. Paper A's reported figures
-are reference rows of the main track, marked "as reported, not re-run" (`reference.json`).
+for any that does not, and writes nothing. The site: `index.html` (two tracks: "main" for real
+models, "toy" for runs on the tiny models, chosen by `submission.json`'s `track` or, without one,
+by whether every task is a toy task; within a track, one sortable table per base model
+fingerprint, trained sequence and column protocols, since only those rank against each other),
+`entries/ID.html` (metadata, the accuracy matrix as a heatmap, each task across stages, metrics,
+training diagnostics), `bundles/ID.tar.gz` (each bundle, packed deterministically), `style.css`
+and `sort.js`. Paper A's reported figures are reference rows of the main track's table over its
+sequence (or a table of their own), marked "as reported, not re-run" (`reference.json`).
 
 The same bundles give the same bytes: no clock, no absolute paths, sorted everything.
 """
@@ -103,8 +104,10 @@ def _entry(entry_id: str, results: Results, submission: dict[str, Any] | None) -
     train_view = None
     if training and training.get("stages"):
         keys = sorted({k for s in training["stages"] for k, v in s.items() if isinstance(v, (int, float, str)) and k != "stage"})[:12]
-        rows = [[s.get("stage", "")] + [_short(s.get(k)) for k in keys] for s in training["stages"]]
-        train_view = {"method": training.get("method"), "config_hash": training.get("config_hash"), "keys": keys, "rows": rows}
+        # One row per diagnostic, one column per stage: a dozen diagnostics side by side run off the page.
+        rows = [[k] + [_short(s.get(k)) for s in training["stages"]] for k in keys]
+        train_view = {"method": training.get("method"), "config_hash": training.get("config_hash"),
+                      "stages": [s.get("stage", "") for s in training["stages"]], "rows": rows}
     meta = [(k, _short(v)) for k, v in sorted(sub.items()) if k not in ("method", "base_model", "track")]
     return {
         "id": entry_id,
@@ -120,17 +123,21 @@ def _entry(entry_id: str, results: Results, submission: dict[str, Any] | None) -
         "columns": columns, "matrix": matrix, "chart": _chart(columns, results["accuracy"]),
         "metrics": [(k, _short(m.get(k))) for k in ("avg_acc", "fm", "bwt", "forgetting", "fwt", "mft", "mfn", "maa")],
         "training": train_view, "meta": meta, "backend": results["generation"]["backend"],
-        "base_fingerprint": results["stages"][0]["fingerprint"], "sequence": list(results["sequence"]),
-        "protocol_key": [(c, results["tasks"][c]["protocol"], results["tasks"][c].get("preset") or "") for c in columns],
+        "base_fingerprint": results["stages"][0]["fingerprint"], "sequence": [c.split(":")[0] for c in results["sequence"]],
+        # Trained columns by task (each method scores them in the style it trains, e.g. SFT direct and
+        # GRPO think/boxed), general columns by their full spec: the same probes in the same styles.
+        "protocol_key": [(c.split(":")[0] if c in results["sequence"] else c, results["tasks"][c]["protocol"],
+                          results["tasks"][c].get("preset") or "") for c in columns],
         "protocols": [{"column": c, "style": results["tasks"][c].get("style") or "–", "protocol": results["tasks"][c]["protocol"],
                        "preset": results["tasks"][c].get("preset") or "–"} for c in columns],
     }
 
 
 def _groups(track: str, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The track's tables: one per (base model fingerprint, trained sequence, columns and their
-    protocols), since only runs from the same base over the same tasks scored the same way can
-    be ranked against each other. Paper A's reported rows join the main-track table(s) of its
+    """The track's tables: one per (base model fingerprint, trained tasks in order, columns and
+    their protocols), since only runs from the same base over the same tasks scored the same way
+    can be ranked against each other; the trained tasks' prompt style may differ (each method is
+    scored in the style it trains), the general columns' may not. Paper A's reported rows join the main-track table(s) of its
     sequence, or stand alone when there is none."""
     from tasks import SEQUENCES
 
@@ -144,7 +151,7 @@ def _groups(track: str, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
         general = sorted({g for e in group for g in e["general"]})
         for e in group:
             e["deltas"] = {g: e["deltas"].get(g, {"value": "", "text": "–"}) for g in general}
-        with_references = track == "main" and [s.split(":")[0] for s in first["sequence"]] == paper_a
+        with_references = track == "main" and first["sequence"] == paper_a
         bases = sorted({e["base_model"] for e in group})
         groups.append({"id": f"table-{track}-{n + 1}", "entries": group, "general": general,
                        "base": ", ".join(bases), "fingerprint": first["base_fingerprint"][:12],

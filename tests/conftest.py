@@ -37,7 +37,7 @@ def instruct_base(tmp_path_factory) -> Path:
     are sometimes right."""
     from baselines.instruct_base import build_instruct_base
 
-    return build_instruct_base(tmp_path_factory.mktemp("instruct") / "base", n_general=32, n_task=24, epochs=3.0)
+    return build_instruct_base(tmp_path_factory.mktemp("instruct") / "base", n_general=32, n_task=48, epochs=3.0)
 
 
 def make_run(folder: Path, base: Path, sequence: list[str], general: list[str] | None = None) -> Path:

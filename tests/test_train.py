@@ -264,7 +264,7 @@ def test_instruct_base_is_reused_only_with_its_own_recipe(instruct_base, tmp_pat
 
     base = tmp_path / "base"
     shutil.copytree(instruct_base, base)
-    same = dict(n_general=32, n_task=24, epochs=3.0)
+    same = dict(n_general=32, n_task=48, epochs=3.0)
     before = {p.name: p.stat().st_mtime_ns for p in base.iterdir()}
     assert build_instruct_base(base, **same) == base  # reused, not rebuilt
     assert {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == before
