@@ -59,7 +59,7 @@ def test_a_small_lab_end_to_end(tmp_path):
         assert (lab / name).is_file(), name
     report = (lab / "report.md").read_text()
     assert "## Outcome" in report and summary["outcome"]["verdict"] in report
-    assert "of 2 seeds have the sign of the mean" in report and f"Run with {summary['threads']} torch thread" in report
+    assert "Stability across seeds: FM(GRPO) − FM(SFT) per seed" in report and summary["outcome"]["stability"] in report and f"Run with {summary['threads']} torch thread" in report
     assert "## What the base knows and what each stage learns" in report
     gains = summary["learning"]["sft"]["gains"]
     assert [g["task"] for g in gains] == ["toy_science:style=direct", "toy_count:style=direct"] and gains[0]["gain"]["n"] == 2
@@ -133,3 +133,11 @@ def test_the_shipped_base_is_checked_by_fingerprint(tmp_path, monkeypatch):
     (placed / "config.json").write_text((placed / "config.json").read_text() + " ")
     with pytest.raises(HarnessError, match="another base than the shipped one"):
         place_base(placed, LabConfig(), progress=False)
+
+
+def test_stability_counts_the_seeds_that_share_the_mean_sign():
+    from baselines.lab.stats import sign_agreement
+
+    assert sign_agreement([5.0, 2.0, -1.0]) == "2 of 3 seeds have the sign of the mean (+)"
+    assert sign_agreement([-5.0, 0.0, -1.0]) == "2 of 3 seeds have the sign of the mean (-)"
+    assert sign_agreement([1.0, -1.0]) == "the mean over 2 seeds is 0"

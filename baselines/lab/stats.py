@@ -75,5 +75,7 @@ def sign_agreement(diffs: list[float]) -> str:
     if not diffs:
         return "no seed"
     mean = statistics.fmean(diffs)
-    same = sum(1 for d in diffs if (d > 0) == (mean > 0) and d != 0)
-    return f"{same} of {len(diffs)} seeds have the sign of the mean ({'+' if mean > 0 else '-' if mean < 0 else '0'})"
+    if mean == 0:
+        return f"the mean over {len(diffs)} seeds is 0"
+    same = sum(1 for d in diffs if d != 0 and (d > 0) == (mean > 0))
+    return f"{same} of {len(diffs)} seeds have the sign of the mean ({'+' if mean > 0 else '-'})"
