@@ -82,8 +82,8 @@ class ToyTask(Task):
     "option": the answer is the text of one of the item's options (its `choices`).
 
     Styles: `cot` appends Paper A's think/boxed instruction and reads the answer from the last
-    `\\boxed{}`; `direct` ends with the short-answer (or option-letter) instruction and reads the
-    whole response (or its last `\\boxed{}`, if it has one).
+    `\\boxed{}`; `direct` ends with the short-answer (or option-letter / option-text) instruction
+    and reads the whole response (or its last `\\boxed{}`, if it has one).
     """
 
     analogue: ClassVar[str]

@@ -14,8 +14,9 @@ ROW = 28  # one row of the vision merger's 28-pixel tokens
 class ToySpatial(ToyTask):
     """A shelf of three shapes in one row: the picture is `2 * image_size` wide and 28 pixels high,
     so the vision tokens reach the model in left-to-right order. (Qwen2.5-VL's vision tower has no
-    absolute position embedding, and the tiny model's rotary width frequencies are too low to tell
-    columns apart: in a square picture it does not learn left from right; docs/lab.md.)"""
+    absolute position embedding, and the tiny models' rotary width frequencies are too low to tell
+    columns apart. They learn left from right neither in a square picture nor, within the steps
+    tried, on this shelf: docs/lab.md.)"""
 
     name = "toy_spatial"
     version = "3"  # 3: one row of three shapes (a 2·size × 28 shelf) instead of two in a square
