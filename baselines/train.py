@@ -25,7 +25,7 @@ from harness.clock import utc_now
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
 from harness.runs.checkpoints import MANIFEST
-from tasks import get_task, resolve_sequence
+from tasks import get_task, names_style, resolve_sequence
 from tasks.base import Sample, Task
 from tasks.user_json import read_json
 
@@ -41,11 +41,7 @@ def plan_tasks(sequence: str, style: str) -> tuple[list[Task], list[str]]:
         if "train" not in task.splits:
             raise HarnessError(f"task {task.spec!r} has no train split (splits: {', '.join(task.splits)}); it cannot be trained on")
         tasks.append(_styled(task, style))
-    return tasks, [get_task(g).spec if _names_style(g) else _styled(get_task(g), style).spec for g in general]
-
-
-def _names_style(spec: str) -> bool:
-    return any(a.strip().startswith("style=") for a in spec.partition(":")[2].split(","))
+    return tasks, [get_task(g).spec if names_style(g) else _styled(get_task(g), style).spec for g in general]
 
 
 def _styled(task: Task, style: str) -> Task:

@@ -71,6 +71,19 @@ def get_task(spec: str) -> Task:
     return TASKS[family](**params)
 
 
+def names_style(spec: str) -> bool:
+    """Whether a task spec sets its prompt style (`FAMILY:...,style=X,...`)."""
+    return any(a.strip().startswith("style=") for a in spec.partition(":")[2].split(","))
+
+
+def with_style(spec: str, style: str) -> str:
+    """`spec` with `style=STYLE` appended, unless it names a style already."""
+    if names_style(spec):
+        return spec
+    family, _, args = spec.partition(":")
+    return f"{family}:{args},style={style}" if args else f"{family}:style={style}"
+
+
 def split_specs(text: str) -> list[str]:
     """Split a comma-separated list of task specs, keeping each spec's own `key=value`
     parameters with it: "a:x=1,y=2,b" -> ["a:x=1,y=2", "b"]. After an lm-eval column

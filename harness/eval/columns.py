@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from harness.errors import HarnessError
 from harness.eval.lmeval_names import is_lmeval_spec
 from harness.runs.checkpoints import Run
-from tasks import Task, get_task
+from tasks import Task, get_task, with_style
 from tasks.presets import PRESETS, EvalPreset
 
 
@@ -60,10 +60,9 @@ def get_preset(name: str | None) -> EvalPreset | None:
 def preset_spec(spec: str, preset: EvalPreset | None) -> str:
     """`spec` with the preset's style when it is one of the preset's general benchmarks and names
     no style of its own."""
-    family, _, args = spec.strip().partition(":")
-    if preset is None or family not in preset.general or any(a.strip().startswith("style=") for a in args.split(",")):
+    if preset is None or spec.strip().partition(":")[0] not in preset.general:
         return spec
-    return f"{family}:{args},style={preset.general_style}" if args.strip() else f"{family}:style={preset.general_style}"
+    return with_style(spec.strip(), preset.general_style)
 
 
 def _overridden(task: Task, overrides: dict[str, Any]) -> Task:

@@ -123,13 +123,12 @@ def guess_task(name: str, candidates: list[str]) -> str | None:
 
 def direct_style(spec: str) -> str:
     """`spec` in the `direct` style, when its task has that style and the spec names none."""
-    from tasks import TASKS
+    from tasks import TASKS, with_style
 
-    family, _, args = spec.partition(":")
-    cls = TASKS.get(family)
-    if cls is None or "direct" not in cls.prompt_styles or any(a.strip().startswith("style=") for a in args.split(",")):
+    cls = TASKS.get(spec.partition(":")[0])
+    if cls is None or "direct" not in cls.prompt_styles:
         return spec
-    return f"{family}:{args},style=direct" if args else f"{family}:style=direct"
+    return with_style(spec, "direct")
 
 
 def propose_manifest(run: Path, base: str | None = None, sequence: list[str] | None = None) -> tuple[dict[str, Any], list[Found]]:
