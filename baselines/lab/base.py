@@ -39,11 +39,16 @@ def build_kwargs(rec: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def recorded_fingerprint() -> str | None:
+    """The fingerprint the shipped base's files must have."""
+    return read_json(RECORD).get("fingerprint")
+
+
 def shipped_base() -> Path:
     """The shipped base's folder, once its files match the recorded fingerprint."""
     from harness.runs.fingerprint import check_model_folder, fingerprint
 
-    expected = read_json(RECORD).get("fingerprint")
+    expected = recorded_fingerprint()
     if not (SHIPPED / "config.json").is_file():
         raise HarnessError(f"the lab's base is missing from {SHIPPED}; rebuild it with `harness lab --rebuild-base`")
     check_model_folder(SHIPPED, "the lab's shipped base")

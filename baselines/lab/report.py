@@ -18,7 +18,7 @@ def load_results(run: dict[str, Any]) -> dict[str, Any]:
     return json.loads((Path(run["eval"]) / "results.json").read_text())
 
 
-def lab_report(out: Path, runs: list[dict[str, Any]], cfg: LabConfig, base: Path, ppl: dict[str, Any] | None = None) -> dict[str, Any]:
+def lab_report(out: Path, runs: list[dict[str, Any]], cfg: LabConfig, ppl: dict[str, Any] | None = None) -> dict[str, Any]:
     """Aggregate the runs into `report.md` and PNG plots beside it; returns the figures."""
     import torch
 
@@ -46,7 +46,7 @@ def lab_report(out: Path, runs: list[dict[str, Any]], cfg: LabConfig, base: Path
     figures["variance_probe"] = variance_probe(by_method.get("grpo", []))
     figures["perplexity_probe"] = ppl
     plots = make_plots(out, by_method, figures)
-    atomic_write_text(out / "report.md", render(cfg, figures, plots, DEFINITIONS, base))
+    atomic_write_text(out / "report.md", render(cfg, figures, plots, DEFINITIONS))
     return figures
 
 
@@ -89,16 +89,15 @@ def learning_section(learned: dict[str, Any]) -> list[str]:
             tabulate(gain_rows, ["stage"] + methods, tablefmt="github"), ""]
 
 
-def base_line(cfg: LabConfig, base: Path) -> str:
+def base_line(cfg: LabConfig, base_fingerprint: str) -> str:
     from baselines.lab.base import recipe
-    from harness.runs.fingerprint import fingerprint
 
     rec = cfg.base_recipe if cfg.base_recipe is not None else recipe()
     origin = "built by this lab" if cfg.base_recipe is not None else "the shipped base, baselines/lab_base"
-    return f"{origin}, fingerprint {fingerprint(base)}; recipe {json.dumps(rec, sort_keys=True)}"
+    return f"{origin}, fingerprint {base_fingerprint}; recipe {json.dumps(rec, sort_keys=True)}"
 
 
-def render(cfg: LabConfig, figures: dict[str, Any], plots: dict[str, str], definitions: dict[str, str], base: Path) -> str:
+def render(cfg: LabConfig, figures: dict[str, Any], plots: dict[str, str], definitions: dict[str, str]) -> str:
     from tabulate import tabulate
 
     methods = list(figures["methods"])
@@ -111,7 +110,7 @@ def render(cfg: LabConfig, figures: dict[str, Any], plots: dict[str, str], defin
         f"# Lab: {', '.join(methods)} over {cfg.sequence}",
         "",
         f"Seeds {list(cfg.seeds)} (as given, none dropped), {cfg.limit} test items per task and stage, "
-        f"one shared base ({base_line(cfg, base)}); "
+        f"one shared base ({base_line(cfg, figures['runs'][0]['fingerprints'][0])}); "  # stage 0 of every run
         f"stage settings over the tiny configs: {json.dumps(cfg.stage_settings, sort_keys=True)}. Every figure is a mean over seeds with its 95% "
         "Student-t interval in brackets (no interval with one seed).",
         "",

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from baselines.lab.base import build_kwargs, shipped_base
+from baselines.lab.base import build_kwargs, recorded_fingerprint, shipped_base
 from baselines.lab.config import LabConfig, check_settings, lab_config, order
 from baselines.lab.probes import perplexity_probe
 from baselines.lab.report import lab_report
@@ -71,7 +71,7 @@ def run_lab(out: Path, cfg: LabConfig, store: Path, progress: bool = True) -> di
                          "train_seconds": round(t1 - t0, 1), "eval_seconds": round(time.time() - t1, 1)})
     print("lab: perplexity probe (the base on SFT's gold targets and on its own correct rollouts)", flush=True)
     ppl = perplexity_probe(base, cfg.sequence, out, progress=progress)
-    summary = lab_report(out, runs, cfg, base, ppl)
+    summary = lab_report(out, runs, cfg, ppl)
     summary["seconds"] = round(time.time() - started, 1)
     atomic_write_text(out / "lab.json", json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     return summary
@@ -85,9 +85,9 @@ def place_base(dest: Path, cfg: LabConfig, progress: bool) -> Path:
 
     if cfg.base_recipe is not None:
         return build_instruct_base(dest, progress=progress, **build_kwargs(cfg.base_recipe))
-    shipped = shipped_base()
+    shipped = shipped_base()  # its files match the recorded fingerprint
     if dest.exists():
-        if fingerprint(dest) != fingerprint(shipped):
+        if fingerprint(dest) != recorded_fingerprint():
             raise HarnessError(f"{dest} holds another base than the shipped one; remove it, and the runs trained from it, "
                                "or choose another output folder")
         return dest
