@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tasks.errors import HarnessError
 from tasks import extract
 from tasks.base import GenerationContract, Sample, Score, Task
-from tasks.prompts import OPTION_LETTER, SHORT_ANSWER, user_turn, with_cot
+from tasks.prompts import SHORT_ANSWER, user_turn, with_cot
 
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
@@ -32,7 +32,7 @@ SHAPES = ("circle", "square", "triangle", "diamond")
 LETTERS = "ABCDEFGHIJ"
 BACKGROUND = (245, 245, 240)
 # The option tasks' instruction: the answer names the option's text, not its letter (the tiny
-# models do not learn the letter lookup; docs/lab.md). Worded after OPTION_LETTER.
+# models do not learn the letter lookup; docs/lab.md). Worded after tasks.prompts.OPTION_LETTER.
 OPTION_TEXT = "Answer with the option's text from the given choices directly."
 
 
@@ -78,11 +78,12 @@ class Item:
 
 class ToyTask(Task):
     """Base of the toy suite. A subclass sets `name`, `version`, `description`, `analogue`,
-    `answer_kind` ("letter", "option", "number", "text" or "yesno") and implements `make`.
-    "option": the answer is the text of one of the item's options (its `choices`).
+    `answer_kind` ("option", "number", "text" or "yesno") and implements `make`.
+    "option": the answer is the text of one of the item's options (its `choices`); an item with
+    choices is an option item.
 
     Styles: `cot` appends Paper A's think/boxed instruction and reads the answer from the last
-    `\\boxed{}`; `direct` ends with the short-answer (or option-letter / option-text) instruction
+    `\\boxed{}`; `direct` ends with the short-answer (or option-text) instruction
     and reads the whole response (or its last `\\boxed{}`, if it has one).
     """
 
@@ -122,7 +123,7 @@ class ToyTask(Task):
         if self.style == "cot":
             text = with_cot(text)
         else:
-            text += "\n" + self._instruction(item)
+            text += "\n" + (OPTION_TEXT if item.choices is not None else SHORT_ANSWER)
         meta = dict(item.meta)
         if item.choices is not None:
             meta["choices"] = item.choices
@@ -133,11 +134,6 @@ class ToyTask(Task):
             images=item.images,
             meta=meta,
         )
-
-    def _instruction(self, item: Item) -> str:
-        if item.choices is None:
-            return SHORT_ANSWER
-        return OPTION_TEXT if self.answer_kind == "option" else OPTION_LETTER
 
     def default_contract(self) -> GenerationContract:
         tokens = self.max_new_tokens if self.style == "cot" else 16
@@ -160,10 +156,6 @@ class ToyTask(Task):
         """(normalised answer or None when unparseable, whether it equals the target)."""
         gold = str(sample.target)
         kind = self.answer_kind
-        if kind == "letter":
-            letters = LETTERS[: len(sample.meta["choices"])]
-            got = extract.option_letter(candidate, letters)
-            return got, got == gold
         if kind == "option":
             return option_text(candidate, sample.meta["choices"], gold)
         if kind == "number":
