@@ -36,8 +36,9 @@ NOTE = (
     "accuracy + 0.1 format, think/boxed style). The two stage-0 rows measure the same base in two "
     "prompt styles: each run is evaluated on its sequence in the style it trains (direct for SFT, "
     "think/boxed for GRPO; the column names say which), so they agree only where the base answers "
-    "both styles alike; both are evaluated on the general probes in both styles. Models this small learn little: read the numbers as the pipeline working end to "
-    "end, not as a replication of the papers' findings."
+    "both styles alike; both are evaluated on the general probes in both styles. Models this small "
+    "learn little: read the numbers as the pipeline working end to end, not as a replication of the "
+    "papers' findings."
 )
 
 

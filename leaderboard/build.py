@@ -137,8 +137,8 @@ def _groups(track: str, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The track's tables: one per (base model fingerprint, trained tasks in order, columns and
     their protocols), since only runs from the same base over the same tasks scored the same way
     can be ranked against each other; the trained tasks' prompt style may differ (each method is
-    scored in the style it trains), the general columns' may not. Paper A's reported rows join the main-track table(s) of its
-    sequence, or stand alone when there is none."""
+    scored in the style it trains), the general columns' may not. Paper A's reported rows join the
+    main-track table(s) of its sequence, or stand alone when there is none."""
     from tasks import SEQUENCES
 
     keyed: dict[str, list[dict[str, Any]]] = {}

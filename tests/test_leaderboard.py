@@ -1,6 +1,7 @@
 """The leaderboard site: built from the bundles in leaderboard/bundles (the demo's SFT and GRPO
-runs, and the quick lab's, on another base), deterministic, one table per base and sequence, refusing bundles that fail `harness check`, and working in a real browser
-(Debian's chromium driven by Playwright; skipped where either is missing)."""
+runs, and the quick lab's, on another base), deterministic, one table per base and sequence,
+refusing bundles that fail `harness check`, and working in a real browser (Debian's chromium
+driven by Playwright; skipped where either is missing)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from leaderboard.build import build_site
 REPO = Path(__file__).resolve().parents[1]
 BUNDLES = REPO / "leaderboard" / "bundles"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ENTRIES = ["demo-grpo", "demo-sft", "lab-grpo-s0", "lab-sft-s0"]  # two bases: the demo's and the lab's
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -30,9 +32,6 @@ def site(tmp_path_factory) -> Path:
     summary = build_site(BUNDLES, out)
     assert summary["tracks"]["main"] == [] and sorted(summary["tracks"]["toy"]) == sorted(ENTRIES)
     return out
-
-
-ENTRIES = ["demo-grpo", "demo-sft", "lab-grpo-s0", "lab-sft-s0"]
 
 
 def test_build_is_deterministic_and_complete(site, tmp_path):
