@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from baselines.easyr1_actor import decaying_every_parameter, easyr1_grpo
 from baselines.stage_configs import GRPOConfig, SFTConfig, StageConfig
 from harness.engine.base import Request, prepare_images
 from harness.errors import HarnessError
@@ -332,11 +333,8 @@ def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest
     else:
         from trl import GRPOConfig, GRPOTrainer
 
-        # EasyR1's KL loss is the plain k3 ("low_var_kl", `verl/trainer/core_algos.py` compute_kl),
-        # not TRL's default k3 x policy ratio.
-        args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards="group", delta=cfg.dual_clip or None,
-                          use_bias_correction_kl=False)
-        trainer = decaying_every_parameter(GRPOTrainer)(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
+        args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards="group", delta=cfg.dual_clip or None)
+        trainer = easyr1_grpo(GRPOTrainer)(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
     quiet_logs(trainer, progress)
     trainer.train(resume_from_checkpoint=last_checkpoint(work))
     save_stage(trainer, src, dest)
@@ -346,19 +344,6 @@ def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest
     if cfg.beta > 0:
         diag["kl_reference"] = {"path": str(reference), "fingerprint": fingerprint(reference)}
     return diag
-
-
-def decaying_every_parameter(trainer_class: type) -> type:
-    """`trainer_class` with weight decay on every trainable parameter, as EasyR1 builds its actor's
-    optimiser (`verl/workers/fsdp_workers.py`: AdamW over all parameters with one weight decay);
-    the Trainer's default spares biases and norms, as LLaMA-Factory's SFT does."""
-
-    class DecayingEveryParameter(trainer_class):  # type: ignore[misc, valid-type]
-        def get_decay_parameter_names(self, model: Any) -> list[str]:
-            return [name for name, p in model.named_parameters() if p.requires_grad]
-
-    DecayingEveryParameter.__name__ = DecayingEveryParameter.__qualname__ = trainer_class.__name__
-    return DecayingEveryParameter
 
 
 def rft_diagnostics(history: list[dict[str, Any]], log: list[dict[str, float]], cfg: GRPOConfig, n_items: int, epochs: float, steps: int, started: float) -> dict[str, Any]:
