@@ -1,6 +1,6 @@
 """How EasyR1 updates Paper A's actor, on TRL's trainers: the KL loss and the weight decay.
 
-Sources (laisong-22004009/RFTvsSFT @ 7d4f50e8, EasyR1 as Paper A ran it):
+Sources (laisong-22004009/RFTvsSFT @ 6ea0eeac, EasyR1 as Paper A ran it; unchanged at its head 7d4f50e8):
 - KL: `EasyR1/verl/trainer/core_algos.py` lines 420-423 (`low_var_kl`: k3 = exp(ref - logp) -
   (ref - logp) - 1, clamped to [-10, 10]), `EasyR1/verl/workers/actor/dp_actor.py` lines 263-269
   (its token mean over the micro-batch, `VF.masked_mean`, times `kl_coef`, added to the policy
