@@ -62,6 +62,8 @@ class SFTConfig(StageConfig):
     warmup_ratio: float = 0.1
     per_device_batch_size: int = 1
     grad_accum: int = 2
+    n_train: int = 100000  # `max_samples`: LLaMA-Factory keeps the first 100,000 items of each dataset
+    seed: int = 42  # not in the yamls: LLaMA-Factory keeps transformers' default
     per_task_epochs: dict[str, float] = field(default_factory=lambda: {"geometry3k": 10.0, "superclevr": 3.0})
     image_max_pixels: int = 4194304
     style: str = "direct"  # prompt style trained (and then evaluated): the gold answer as the target
@@ -81,7 +83,9 @@ class GRPOConfig(StageConfig):
     update batch 128, micro-batch 4 per device); `EasyR1/verl/workers/actor/config.py` (clip
     ratio 0.2 low / 0.3 high, dual-clip 3.0); `EasyR1/verl/workers/actor/dp_actor.py` (loss =
     token mean over each micro-batch, divided by the accumulation); 1 epoch per task except
-    Geometry3K (10) and Super-CLEVR (3). The KL reference is the run's base for the whole
+    ScienceQA (5: `nokl_1_scienceqa.sh`, the only released reasoning-prompt ScienceQA run; the KL
+    chain's TextVQA stage starts from ScienceQA's `global_step_90`, more than one epoch),
+    Geometry3K (10) and Super-CLEVR (3). Each value's file and line: `baselines/configs/grpo-paper.toml`. The KL reference is the run's base for the whole
     sequence (Paper A's `CL_oneRef` runs, `config.ref.model`); RIF sets it to the stage's start.
     Reward: the task's (0.9 acc + 0.1 format).
 
@@ -94,7 +98,8 @@ class GRPOConfig(StageConfig):
     learning_rate: float = 1e-6
     lr_scheduler: str = "constant"
     weight_decay: float = 0.01
-    per_task_epochs: dict[str, float] = field(default_factory=lambda: {"geometry3k": 10.0, "superclevr": 3.0})
+    seed: int = 1  # `data.seed`
+    per_task_epochs: dict[str, float] = field(default_factory=lambda: {"scienceqa": 5.0, "geometry3k": 10.0, "superclevr": 3.0})
     num_generations: int = 8
     beta: float = 0.01
     temperature: float = 1.0
@@ -115,7 +120,7 @@ class GRPOConfig(StageConfig):
     style: str = ""  # empty: the task's default (Paper A's think/boxed format)
     loss_type: str = "bnpo"
     kl_reference: str = "base"  # "base": the run's base for every stage; "stage": the stage's start
-    estimator: str = "grpo"  # "grpo" | "rloo" (TRL's RLOOTrainer)
+    estimator: str = "grpo"  # "grpo" | "rloo" (TRL's RLOOTrainer; no RLOO script in Paper A's release)
 
 
 @dataclass
@@ -141,7 +146,9 @@ class RolloutSFTConfig(SFTConfig):
       RFT model of that task, as Paper B trains on the RFT model's correct rollouts. No default:
       the RFT run must be named;
     - a model folder: every stage samples that model;
-    - "current": the model being trained, before each stage (ours, a self-distillation ablation)."""
+    - "current": the model being trained, before each stage (ours, a self-distillation ablation).
+    Paper A's release has no rollout-SFT training script: the SFT values are LLaMA-Factory's, the
+    rollout values follow `rollout_filter.py` (`rollout-sft-paper.toml` says which is which)."""
 
     style: str = ""  # rollouts answer the task's default (think/boxed) prompt
     source: str = ""

@@ -214,6 +214,23 @@ def test_paper_configs_write_every_default_and_sft_follows_the_papers_yamls():
     assert sft.epochs_for("geometry3k") == 10.0 and sft.epochs_for("superclevr") == 3.0 and sft.epochs_for("textvqa") == 1.0
     assert sft.max_length_for("textvqa") == 8192 and sft.max_length_for("pathvqa") == 7168  # cutoff_len
     assert sft.image_max_pixels == 4194304 and sft.learning_rate == 1e-5 and sft.warmup_ratio == 0.1
+    assert (sft.seed, sft.n_train) == (42, 100000)  # transformers' default seed; max_samples
+    grpo = load_config("grpo", REPO / "baselines" / "configs" / "grpo-paper.toml")
+    assert grpo.seed == 1 and grpo.epochs_for("scienceqa") == 5.0 and grpo.epochs_for("textvqa") == 1.0
+
+
+def test_every_paper_config_value_cites_its_source():
+    """Each key of each `*-paper.toml` carries a comment citing a file and line of Paper A's code
+    (E/…, LF/…, EasyR1/…, LLaMA-Factory/…, rollout_filter.py) or saying that it is not there."""
+    import re
+
+    cited = re.compile(r"#.*(?:\b(?:E|LF|EasyR1|LLaMA-Factory)/[\w/.-]+:\d+|rollout_filter\.py:\d+|not in the (?:released code|yamls))")
+    files = sorted((REPO / "baselines" / "configs").glob("*-paper.toml"))
+    assert len(files) == 7
+    for path in files:
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                assert cited.search(line), (path.name, line)
 
 
 def test_sft_drops_and_counts_items_over_the_cutoff(tiny_model, tmp_path):
