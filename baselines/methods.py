@@ -130,6 +130,12 @@ METHODS: dict[str, Method] = {
     "sft": Method(SFTConfig, _sft),
     "grpo": Method(GRPOConfig, _rft),
     "rloo": Method(GRPOConfig, _rft, fixed={"estimator": "rloo"}),
+    # Paper A's no-KL runs (`EasyR1/examples/nokl_*.sh`: disable_kl, use_kl_loss false).
+    "grpo-nokl": Method(GRPOConfig, _rft, fixed={"beta": 0.0}),
+    # The reward-scaling ablation: GRPO with unscaled advantages (updates scale with the rewards'
+    # spread) and with one std over the batch; "grpo" itself is the group-normalised variant.
+    "grpo-unscaled": Method(GRPOConfig, _rft, fixed={"scale_rewards": "none"}),
+    "grpo-batch-scaled": Method(GRPOConfig, _rft, fixed={"scale_rewards": "batch"}),
     "rif-grpo": Method(RIFConfig, _rif),
     "rollout-sft": Method(RolloutSFTConfig, _rollout_sft),
     "multitask": Method(MultitaskConfig, joint="sft"),
@@ -148,8 +154,13 @@ def load_config(method: str, path: str | Path | None = None) -> StageConfig:
     values the method fixes."""
     spec = get_method(method)
     config = read_config_file(spec.config, path, method)
+    default = spec.config()
     for key, value in spec.fixed.items():
+        if getattr(config, key) not in (value, getattr(default, key)):
+            raise HarnessError(f"{path}: {key} = {getattr(config, key)!r}, but method {method!r} fixes it to {value!r}")
         setattr(config, key, value)
+    if getattr(config, "estimator", "grpo") == "rloo" and config.scale_rewards != "group":
+        raise HarnessError(f"{path}: scale_rewards applies to GRPO; TRL's RLOO has its own advantage")
     if spec.joint and config.per_task_epochs:
         raise HarnessError(f"{path}: multitask trains one joint stage for `epochs`; per_task_epochs does not apply")
     return config

@@ -121,6 +121,10 @@ class GRPOConfig(StageConfig):
     loss_type: str = "bnpo"
     kl_reference: str = "base"  # "base": the run's base for every stage; "stage": the stage's start
     estimator: str = "grpo"  # "grpo" | "rloo" (TRL's RLOOTrainer; no RLOO script in Paper A's release)
+    # Advantage scaling, TRL's `scale_rewards`: "group" divides each group's centred rewards by the
+    # group's std (EasyR1's GRPO, `verl/trainer/core_algos.py` line 172, with eps 1e-6 where TRL
+    # adds 1e-4), "batch" by the std over the whole batch, "none" keeps them unscaled.
+    scale_rewards: str = "group"
 
 
 @dataclass
@@ -199,6 +203,8 @@ def read_config_file(cls: type[StageConfig], path: str | Path | None, method: st
     config = cls(**checked_types(cls, values, path))
     if getattr(config, "kl_reference", "base") not in ("base", "stage"):
         raise HarnessError(f"{path}: kl_reference must be 'base' or 'stage'")
+    if getattr(config, "scale_rewards", "group") not in ("group", "batch", "none"):
+        raise HarnessError(f"{path}: scale_rewards must be 'group', 'batch' or 'none'")
     return config
 
 

@@ -312,13 +312,28 @@ def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest
         items, rows = [items[i] for i in kept], [rows[i] for i in kept]
     tokenizer = getattr(processor, "tokenizer", processor)
     reward = TaskReward({sample_key(t, s): (t, s) for t, s in items}, tokenizer)
+    trainer = rft_trainer(cfg, model, processor, gpu, rows, reward, work, epochs)
+    quiet_logs(trainer, progress)
+    trainer.train(resume_from_checkpoint=last_checkpoint(work))
+    save_stage(trainer, src, dest)
+    diag = rft_diagnostics(trainer.state.log_history, reward.log, cfg, len(items), epochs, trainer.state.global_step, started)
+    diag["per_device_batch_size"] = trainer.args.per_device_train_batch_size
+    diag["dropped_overlong_prompts"] = len(dropped)
+    if cfg.beta > 0:
+        diag["kl_reference"] = {"path": str(reference), "fingerprint": fingerprint(reference)}
+    return diag
+
+
+def rft_trainer(cfg: GRPOConfig, model: Any, processor: Any, gpu: bool, rows: list[dict[str, Any]], reward: Any, work: Path, epochs: float) -> Any:
+    """The TRL trainer of one RFT stage on `rows` (`prompt_rows`) with `reward`: GRPO with
+    EasyR1's actor update (`baselines.easyr1_actor`), or RLOO."""
     common = trl_common(cfg, work, epochs, gpu)
     # Few items (e.g. after RIF filtering) cannot fill one generation batch; shrink it to fit
     # rather than fail, and record the change.
     steps_per_generation = cfg.steps_per_generation or cfg.grad_accum
-    if len(items) < steps_per_generation:
+    if len(rows) < steps_per_generation:
         steps_per_generation = 1
-    fit = max(1, len(items) // steps_per_generation) * cfg.num_generations
+    fit = max(1, len(rows) // steps_per_generation) * cfg.num_generations
     common["per_device_train_batch_size"] = min(cfg.per_device_batch_size, fit)
     rft = dict(
         num_generations=cfg.num_generations, beta=cfg.beta, temperature=cfg.temperature, top_p=cfg.top_p,
@@ -329,21 +344,11 @@ def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest
     if cfg.estimator == "rloo":
         from trl import RLOOConfig, RLOOTrainer
 
-        trainer = decaying_every_parameter(RLOOTrainer)(model=model, args=RLOOConfig(**common, **rft), reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
-    else:
-        from trl import GRPOConfig, GRPOTrainer
+        return decaying_every_parameter(RLOOTrainer)(model=model, args=RLOOConfig(**common, **rft), reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
+    from trl import GRPOConfig, GRPOTrainer
 
-        args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards="group", delta=cfg.dual_clip or None)
-        trainer = easyr1_grpo(GRPOTrainer)(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
-    quiet_logs(trainer, progress)
-    trainer.train(resume_from_checkpoint=last_checkpoint(work))
-    save_stage(trainer, src, dest)
-    diag = rft_diagnostics(trainer.state.log_history, reward.log, cfg, len(items), epochs, trainer.state.global_step, started)
-    diag["per_device_batch_size"] = common["per_device_train_batch_size"]
-    diag["dropped_overlong_prompts"] = len(dropped)
-    if cfg.beta > 0:
-        diag["kl_reference"] = {"path": str(reference), "fingerprint": fingerprint(reference)}
-    return diag
+    args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards=cfg.scale_rewards, delta=cfg.dual_clip or None)
+    return easyr1_grpo(GRPOTrainer)(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
 
 
 def rft_diagnostics(history: list[dict[str, Any]], log: list[dict[str, float]], cfg: GRPOConfig, n_items: int, epochs: float, steps: int, started: float) -> dict[str, Any]:
