@@ -103,6 +103,22 @@ def test_stage_settings_reach_the_config_and_overrides_win(tmp_path):
     assert not (tmp_path / "lab" / "base").exists()
 
 
+def test_every_grpo_variant_runs_in_the_lab_with_grpos_stage_settings():
+    """`--methods all` names every lab method in running order; each GRPO variant trains with the
+    GRPO stages' settings and keeps the value that makes it a variant."""
+    from baselines.lab import lab_config
+    from baselines.lab.config import ALL_METHODS, order
+
+    assert order(("all",)) == list(ALL_METHODS) and order(("rollout-sft", "grpo")) == ["grpo", "rollout-sft"]
+    settings = LabConfig().stage_settings
+    grpo = lab_config("grpo", 1, None, settings["grpo"], {})
+    for method, key, value in (("grpo-nokl", "beta", 0.0), ("grpo-unscaled", "scale_rewards", "none"),
+                               ("grpo-batch-scaled", "scale_rewards", "batch")):
+        conf = lab_config(method, 1, None, settings[method], {})
+        assert getattr(conf, key) == value and getattr(grpo, key) != value
+        assert (conf.learning_rate, conf.n_train, conf.seed) == (grpo.learning_rate, grpo.n_train, 1) == (3e-4, 128, 1)
+
+
 def test_the_shipped_base_is_checked_by_fingerprint(tmp_path, monkeypatch):
     """The committed base matches its recorded fingerprint; a changed byte, a missing folder, or
     an earlier lab's base that is not the shipped one each stop the lab in one line."""

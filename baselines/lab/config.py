@@ -9,7 +9,10 @@ from typing import Any
 from harness.errors import HarnessError
 
 
-METHODS = ("sft", "grpo", "rif-grpo", "rollout-sft", "multitask")
+METHODS = ("sft", "grpo", "rif-grpo", "rollout-sft", "multitask")  # the default set
+# Every method a lab can run (`--methods all`), in running order: grpo before rollout-sft, which samples it.
+ALL_METHODS = ("sft", "grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "rif-grpo", "rollout-sft", "multitask")
+GRPO_TYPE = ("grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "rif-grpo")
 
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -33,7 +36,7 @@ class LabConfig:
     # a stage's greedy accuracy on its own task barely moves; 256 would not fit the full lab's hour.
     stage_settings: dict[str, dict[str, Any]] = field(default_factory=lambda: {
         **{m: {"learning_rate": 1e-3, "epochs": 6.0} for m in ("sft", "rollout-sft", "multitask")},
-        **{m: {"learning_rate": 3e-4, "n_train": 128} for m in ("grpo", "rif-grpo")}})
+        **{m: {"learning_rate": 3e-4, "n_train": 128} for m in GRPO_TYPE}})
     overrides: dict[str, Any] = field(default_factory=dict)  # config keys set for every method that has them, last (tests: smaller stages)
 
     @classmethod
@@ -78,9 +81,12 @@ def check_settings(cfg: LabConfig, methods: list[str]) -> None:
 
 
 def order(methods: tuple[str, ...]) -> list[str]:
-    unknown = [m for m in methods if m not in METHODS]
+    """The methods in running order; "all" stands for every method."""
+    if "all" in methods:
+        methods = ALL_METHODS
+    unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown:
-        raise HarnessError(f"unknown lab method {unknown[0]!r} (methods: {', '.join(METHODS)})")
+        raise HarnessError(f"unknown lab method {unknown[0]!r} (methods: {', '.join(ALL_METHODS)}, or all)")
     if not methods:
         raise HarnessError("no method to run")
-    return sorted(dict.fromkeys(methods), key=METHODS.index)  # grpo before rollout-sft, which samples it
+    return sorted(dict.fromkeys(methods), key=ALL_METHODS.index)
