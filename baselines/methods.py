@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from baselines import stages as st
-from baselines.stage_configs import (GRPOConfig, MultitaskConfig, MultitaskGRPOConfig, RIFConfig, RolloutSFTConfig, SFTConfig,
-                                     StageConfig, read_config_file)
+from baselines.stage_configs import (GRPOConfig, GRPOReplayConfig, MultitaskConfig, MultitaskGRPOConfig, RIFConfig, RolloutSFTConfig,
+                                     SFTConfig, SFTReplayConfig, StageConfig, read_config_file)
 from harness.errors import HarnessError
 from tasks.base import Sample, Task
 
@@ -38,6 +38,22 @@ class StageJob:
     progress: bool
     reference: Path
     rollout_source: Path | None = None
+    replay: list[tuple[Task, Sample]] = field(default_factory=list)  # earlier stages' items mixed in (replay methods)
+
+
+    def items(self) -> list[tuple[Task, Sample]]:
+        """What the stage trains on: its task's items, then the replayed ones."""
+        return [(self.task, s) for s in self.samples] + self.replay
+
+    def replay_summary(self) -> dict[str, Any]:
+        if not hasattr(self.cfg, "replay_share"):
+            return {}
+        by_task: dict[str, int] = {}
+        for task, _ in self.replay:
+            by_task[task.spec] = by_task.get(task.spec, 0) + 1
+        total = len(self.samples) + len(self.replay)
+        return {"replay": {"share_configured": self.cfg.replay_share, "share": len(self.replay) / total if total else 0.0,
+                           "items": len(self.replay), "by_task": by_task}}
 
 
 @dataclass(frozen=True)
@@ -52,12 +68,13 @@ class Method:
 
 
 def _sft(job: StageJob) -> dict[str, Any]:
-    pairs = [(job.task, s, st.demonstration(job.task, s)) for s in job.samples]
-    return st.train_sft(job.cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress)
+    pairs = [(task, s, st.demonstration(task, s)) for task, s in job.items()]
+    return {**st.train_sft(job.cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress), **job.replay_summary()}
 
 
 def _rft(job: StageJob) -> dict[str, Any]:
-    return st.train_rft(job.cfg, [(job.task, s) for s in job.samples], job.src, job.dest, job.work, job.epochs, job.progress, job.reference)
+    diag = st.train_rft(job.cfg, job.items(), job.src, job.dest, job.work, job.epochs, job.progress, job.reference)
+    return {**diag, **job.replay_summary()}
 
 
 def _rif(job: StageJob) -> dict[str, Any]:
@@ -130,6 +147,8 @@ METHODS: dict[str, Method] = {
     "sft": Method(SFTConfig, _sft),
     "grpo": Method(GRPOConfig, _rft),
     "rloo": Method(GRPOConfig, _rft, fixed={"estimator": "rloo"}),
+    "sft-replay": Method(SFTReplayConfig, _sft),
+    "grpo-replay": Method(GRPOReplayConfig, _rft),
     # Paper A's no-KL runs (`EasyR1/examples/nokl_*.sh`: disable_kl, use_kl_loss false).
     "grpo-nokl": Method(GRPOConfig, _rft, fixed={"beta": 0.0}),
     # The reward-scaling ablation: GRPO with unscaled advantages (updates scale with the rewards'

@@ -175,6 +175,26 @@ class MultitaskConfig(SFTConfig):
     per_task_max_length: dict[str, float] = field(default_factory=dict)
 
 
+REPLAY_DOC = """experience replay, the continual-learning baseline (CoIN, MCITlib): each stage's
+    training set mixes in training items of the earlier stages, `replay_share` of the whole set
+    (0.1: ours, no paper fixes it), drawn evenly from the earlier tasks with the run's seed; the
+    current task's items stay as they are, and no test item of any task is ever drawn."""
+
+
+@dataclass
+class SFTReplayConfig(SFTConfig):
+    __doc__ = "SFT with " + REPLAY_DOC
+
+    replay_share: float = 0.1
+
+
+@dataclass
+class GRPOReplayConfig(GRPOConfig):
+    __doc__ = "GRPO with " + REPLAY_DOC
+
+    replay_share: float = 0.1
+
+
 @dataclass
 class MultitaskGRPOConfig(GRPOConfig):
     """Ours, not Paper A's: one joint GRPO stage on every task of the sequence (method
@@ -203,6 +223,8 @@ def read_config_file(cls: type[StageConfig], path: str | Path | None, method: st
     config = cls(**checked_types(cls, values, path))
     if getattr(config, "kl_reference", "base") not in ("base", "stage"):
         raise HarnessError(f"{path}: kl_reference must be 'base' or 'stage'")
+    if not 0.0 <= getattr(config, "replay_share", 0.0) < 1.0:
+        raise HarnessError(f"{path}: replay_share must be at least 0 and below 1")
     if getattr(config, "scale_rewards", "group") not in ("group", "batch", "none"):
         raise HarnessError(f"{path}: scale_rewards must be 'group', 'batch' or 'none'")
     return config

@@ -13,6 +13,7 @@ from the last one. A folder holding another run's manifest is never touched.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -79,10 +80,12 @@ def train_run(method: str, sequence: str, base: str, out: Path, config: StageCon
             src = Path(base_path) if t == 1 else out / manifest["stages"][-1]["path"]
             name = f"stage{t}-{task.name}"
             print(f"stage {t}/{len(tasks)}: {task.spec} from {src}", flush=True)
-            job = StageJob(cfg, task, _train_items(task, cfg), src, out / name, out / ".work" / f"stage{t}", out, t,
+            samples = _train_items(task, cfg)
+            job = StageJob(cfg, task, samples, src, out / name, out / ".work" / f"stage{t}", out, t,
                            cfg.epochs_for(task.name), progress,
                            reference=Path(base_path) if getattr(cfg, "kl_reference", "base") == "base" else src,  # RFT's KL reference
-                           rollout_source=rollout_sources[t - 1] if rollout_sources else None)
+                           rollout_source=rollout_sources[t - 1] if rollout_sources else None,
+                           replay=replay_items(cfg, tasks[: t - 1], len(samples), t))
             _finish_stage(out, manifest, t, [(task.spec, name)], spec.train_stage(job))
     shutil.rmtree(out / ".work", ignore_errors=True)
     return manifest
@@ -149,6 +152,24 @@ def _train_items(task: Task, cfg: StageConfig) -> list[Sample]:
     if not kept:
         raise HarnessError(f"task {task.spec!r}: no training items")
     return kept
+
+
+def replay_items(cfg: StageConfig, earlier: list[Task], n_own: int, t: int) -> list[tuple[Task, Sample]]:
+    """Stage t's replayed items: round(share / (1 - share) x n_own) training items of the
+    `earlier` tasks, so that they are `replay_share` of the stage's set, split as evenly as the
+    tasks allow (the first tasks take the remainder) and drawn with a generator seeded by the run's
+    seed and t, so a resumed stage replays the same items. Nothing without `replay_share`."""
+    share = getattr(cfg, "replay_share", 0.0)
+    if share <= 0.0 or not earlier:
+        return []
+    want = round(share / (1.0 - share) * n_own)
+    rng = random.Random(f"replay-{cfg.seed}-{t}")
+    quota = [want // len(earlier) + (1 if i < want % len(earlier) else 0) for i in range(len(earlier))]
+    chosen: list[tuple[Task, Sample]] = []
+    for task, k in zip(earlier, quota):
+        pool = _train_items(task, cfg)
+        chosen += [(task, s) for s in rng.sample(pool, min(k, len(pool)))]
+    return chosen
 
 
 def _rollout_sources(cfg: RolloutSFTConfig, tasks: list[Task]) -> list[Path | None]:

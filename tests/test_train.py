@@ -64,7 +64,8 @@ def test_reward_is_the_task_scorer():
     assert got[0] == pytest.approx(1.0) and got[1] == pytest.approx(0.9) and got[2] == pytest.approx(0.1) and got[3] == 0.0
 
 
-@pytest.mark.parametrize("method", ["sft", "grpo", "rloo", "rif-grpo", "rollout-sft", "multitask", "multitask-grpo"])
+@pytest.mark.parametrize("method", ["sft", "grpo", "rloo", "rif-grpo", "rollout-sft", "multitask", "multitask-grpo",
+                                    "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "sft-replay", "grpo-replay"])
 def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_path):
     out = tmp_path / "run"
     manifest = train_run(method, SEQUENCE, str(instruct_base), out, _config(tmp_path, method), progress=False)
@@ -107,7 +108,45 @@ def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_p
         assert d["steps"] > 0, "the instruct base gets some rollouts right, so GRPO trains on the kept items"
     if method == "rollout-sft":
         assert d["source_fingerprint"] and d["correct_rollouts"] >= 1 and d["steps"] > 0
+    if method.endswith("replay"):  # 16 own items; stage 2 replays round(0.1 / 0.9 x 16) = 2 of toy_science's
+        first, second = (json.loads((out / "diagnostics" / f"stage{t}.json").read_text())["replay"] for t in (1, 2))
+        assert first["items"] == 0 and second["items"] == 2 and second["by_task"] == {manifest["training"]["sequence"][0]: 2}
+        assert second["share"] == pytest.approx(2 / 18)
     assert not (out / ".work").exists()
+
+
+def _content(sample) -> tuple[str, str, tuple[bytes, ...]]:
+    """What a model sees of an item and its answer: text, target and image pixels."""
+    from PIL import Image
+
+    images = tuple((im if isinstance(im, Image.Image) else Image.open(im)).tobytes() for im in sample.images)
+    return repr(sample.messages), repr(sample.target), images
+
+
+def test_replay_mixes_the_configured_share_of_earlier_training_items():
+    """Each stage of a replay method trains on its own items plus `replay_share` of the whole set
+    drawn evenly from the earlier tasks' training items — never a test item — and the same
+    items again when a stage is resumed."""
+    from baselines.train import _train_items, plan_tasks, replay_items
+
+    cfg = load_config("sft-replay", REPO / "baselines" / "configs" / "sft-replay-tiny.toml")
+    tasks, _ = plan_tasks("toy7", cfg.style)
+    train_ids = {task.spec: {s.id for s in _train_items(task, cfg)} for task in tasks}
+    for t, task in enumerate(tasks, start=1):
+        own = _train_items(task, cfg)
+        replay = replay_items(cfg, tasks[: t - 1], len(own), t)
+        assert replay == replay_items(cfg, tasks[: t - 1], len(own), t)  # a rerun replays the same items
+        if t == 1:
+            assert replay == []
+            continue
+        assert abs(len(replay) / (len(own) + len(replay)) - cfg.replay_share) <= 1 / (len(own) + len(replay))
+        per_task = {e.spec: 0 for e in tasks[: t - 1]}
+        current_tests = {_content(x) for x in task.load("test")}
+        for earlier, sample in replay:
+            per_task[earlier.spec] += 1
+            assert sample.id in train_ids[earlier.spec]
+            assert _content(sample) not in current_tests
+        assert max(per_task.values()) - min(per_task.values()) <= 1  # spread evenly
 
 
 def test_bad_input_is_one_line_and_overwrites_nothing(tiny_model, tmp_path):
@@ -226,7 +265,7 @@ def test_every_paper_config_value_cites_its_source():
 
     cited = re.compile(r"#.*(?:\b(?:E|LF|EasyR1|LLaMA-Factory)/[\w/.-]+:\d+|rollout_filter\.py:\d+|not in the (?:released code|yamls))")
     files = sorted((REPO / "baselines" / "configs").glob("*-paper.toml"))
-    assert len(files) == 10
+    assert len(files) == 12
     for path in files:
         for line in path.read_text().splitlines():
             if line.strip() and not line.startswith("#"):
