@@ -40,7 +40,6 @@ class StageJob:
     rollout_source: Path | None = None
     replay: list[tuple[Task, Sample]] = field(default_factory=list)  # earlier stages' items mixed in (replay methods)
 
-
     def items(self) -> list[tuple[Task, Sample]]:
         """What the stage trains on: its task's items, then the replayed ones."""
         return [(self.task, s) for s in self.samples] + self.replay

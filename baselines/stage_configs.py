@@ -85,8 +85,9 @@ class GRPOConfig(StageConfig):
     token mean over each micro-batch, divided by the accumulation); 1 epoch per task except
     ScienceQA (5: `nokl_1_scienceqa.sh`, the only released reasoning-prompt ScienceQA run; the KL
     chain's TextVQA stage starts from ScienceQA's `global_step_90`, more than one epoch),
-    Geometry3K (10) and Super-CLEVR (3). Each value's file and line: `baselines/configs/grpo-paper.toml`. The KL reference is the run's base for the whole
+    Geometry3K (10) and Super-CLEVR (3). The KL reference is the run's base for the whole
     sequence (Paper A's `CL_oneRef` runs, `config.ref.model`); RIF sets it to the stage's start.
+    Each value's file and line: `baselines/configs/grpo-paper.toml`.
     Reward: the task's (0.9 acc + 0.1 format).
 
     In TRL: `epsilon`/`epsilon_high` are the clip ratios; `dual_clip` is TRL's `delta`, which
@@ -177,8 +178,8 @@ class MultitaskConfig(SFTConfig):
 
 REPLAY_DOC = """experience replay, the continual-learning baseline (CoIN, MCITlib): each stage's
     training set mixes in training items of the earlier stages, `replay_share` of the whole set
-    (0.1: ours, no paper fixes it), drawn evenly from the earlier tasks with the run's seed; the
-    current task's items stay as they are, and no test item of any task is ever drawn."""
+    (0.1: ours, no paper fixes it), drawn evenly from the earlier tasks' training items with the
+    run's seed; the current task's items stay as they are."""
 
 
 @dataclass

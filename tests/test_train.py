@@ -125,8 +125,8 @@ def _content(sample) -> tuple[str, str, tuple[bytes, ...]]:
 
 def test_replay_mixes_the_configured_share_of_earlier_training_items():
     """Each stage of a replay method trains on its own items plus `replay_share` of the whole set
-    drawn evenly from the earlier tasks' training items — never a test item — and the same
-    items again when a stage is resumed."""
+    drawn evenly from the earlier tasks' training items — none of them one of the stage's test
+    items (text, answer and pixels) — and the same items again when a stage is resumed."""
     from baselines.train import _train_items, plan_tasks, replay_items
 
     cfg = load_config("sft-replay", REPO / "baselines" / "configs" / "sft-replay-tiny.toml")
