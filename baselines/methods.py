@@ -145,17 +145,17 @@ def train_joint(kind: str, cfg: MultitaskConfig | MultitaskGRPOConfig, items: li
 METHODS: dict[str, Method] = {
     "sft": Method(SFTConfig, _sft),
     "grpo": Method(GRPOConfig, _rft),
-    "rloo": Method(GRPOConfig, _rft, fixed={"estimator": "rloo"}),
-    "sft-replay": Method(SFTReplayConfig, _sft),
-    "grpo-replay": Method(GRPOReplayConfig, _rft),
     # Paper A's no-KL runs (`EasyR1/examples/nokl_*.sh`: disable_kl, use_kl_loss false).
     "grpo-nokl": Method(GRPOConfig, _rft, fixed={"beta": 0.0}),
     # The reward-scaling ablation: GRPO with unscaled advantages (updates scale with the rewards'
     # spread) and with one std over the batch; "grpo" itself is the group-normalised variant.
     "grpo-unscaled": Method(GRPOConfig, _rft, fixed={"scale_rewards": "none"}),
     "grpo-batch-scaled": Method(GRPOConfig, _rft, fixed={"scale_rewards": "batch"}),
+    "rloo": Method(GRPOConfig, _rft, fixed={"estimator": "rloo"}),
     "rif-grpo": Method(RIFConfig, _rif),
     "rollout-sft": Method(RolloutSFTConfig, _rollout_sft),
+    "sft-replay": Method(SFTReplayConfig, _sft),
+    "grpo-replay": Method(GRPOReplayConfig, _rft),
     "multitask": Method(MultitaskConfig, joint="sft"),
     "multitask-grpo": Method(MultitaskGRPOConfig, joint="grpo"),
 }
