@@ -16,7 +16,7 @@ import json
 import random
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import harness
 from baselines import stages as st
@@ -74,18 +74,28 @@ def train_run(method: str, sequence: str, base: str, out: Path, config: StageCon
     if spec.joint:
         _train_joint(spec.joint, cfg, tasks, out, manifest, progress)
     else:
+        replaying = getattr(cfg, "replay_share", 0.0) > 0.0
+        loaded: dict[str, list[Sample]] = {}
+
+        def items_of(task: Task) -> list[Sample]:
+            """A task's training items, read once; kept for later stages only when they replay them."""
+            items = loaded.get(task.spec) or _train_items(task, cfg)
+            if replaying:
+                loaded[task.spec] = items
+            return items
+
         for t, task in enumerate(tasks, start=1):
             if t <= len(manifest["stages"]):
                 continue
             src = Path(base_path) if t == 1 else out / manifest["stages"][-1]["path"]
             name = f"stage{t}-{task.name}"
             print(f"stage {t}/{len(tasks)}: {task.spec} from {src}", flush=True)
-            samples = _train_items(task, cfg)
+            samples = items_of(task)
             job = StageJob(cfg, task, samples, src, out / name, out / ".work" / f"stage{t}", out, t,
                            cfg.epochs_for(task.name), progress,
                            reference=Path(base_path) if getattr(cfg, "kl_reference", "base") == "base" else src,  # RFT's KL reference
                            rollout_source=rollout_sources[t - 1] if rollout_sources else None,
-                           replay=replay_items(cfg, tasks[: t - 1], len(samples), t))
+                           replay=replay_items(cfg, tasks[: t - 1], len(samples), t, items_of))
             _finish_stage(out, manifest, t, [(task.spec, name)], spec.train_stage(job))
     shutil.rmtree(out / ".work", ignore_errors=True)
     return manifest
@@ -154,20 +164,23 @@ def _train_items(task: Task, cfg: StageConfig) -> list[Sample]:
     return kept
 
 
-def replay_items(cfg: StageConfig, earlier: list[Task], n_own: int, t: int) -> list[tuple[Task, Sample]]:
+def replay_items(cfg: StageConfig, earlier: list[Task], n_own: int, t: int,
+                 items_of: Callable[[Task], list[Sample]] | None = None) -> list[tuple[Task, Sample]]:
     """Stage t's replayed items: round(share / (1 - share) x n_own) training items of the
-    `earlier` tasks, so that they are `replay_share` of the stage's set, split as evenly as the
-    tasks allow (the first tasks take the remainder) and drawn with a generator seeded by the run's
-    seed and t, so a resumed stage replays the same items. Nothing without `replay_share`."""
+    `earlier` tasks (read by `items_of`, default `_train_items`), so that they are `replay_share`
+    of the stage's set, split as evenly as the tasks allow (the first tasks take the remainder) and
+    drawn with a generator seeded by the run's seed and t, so a resumed stage replays the same
+    items. Nothing without `replay_share`."""
     share = getattr(cfg, "replay_share", 0.0)
     if share <= 0.0 or not earlier:
         return []
+    items_of = items_of or (lambda task: _train_items(task, cfg))
     want = round(share / (1.0 - share) * n_own)
     rng = random.Random(f"replay-{cfg.seed}-{t}")
     quota = [want // len(earlier) + (1 if i < want % len(earlier) else 0) for i in range(len(earlier))]
     chosen: list[tuple[Task, Sample]] = []
     for task, k in zip(earlier, quota):
-        pool = _train_items(task, cfg)
+        pool = items_of(task)
         chosen += [(task, s) for s in rng.sample(pool, min(k, len(pool)))]
     return chosen
 

@@ -14,6 +14,7 @@ METHODS = ("sft", "grpo", "rif-grpo", "rollout-sft", "multitask")  # the default
 ALL_METHODS = ("sft", "grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "rif-grpo", "rollout-sft", "sft-replay",
                "grpo-replay", "multitask")
 GRPO_TYPE = ("grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "rif-grpo", "grpo-replay")
+SFT_TYPE = tuple(m for m in ALL_METHODS if m not in GRPO_TYPE)  # sft, rollout-sft, sft-replay, multitask
 
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -36,7 +37,7 @@ class LabConfig:
     # GRPO-type stages at 3e-4 on 128 items for the tiny config's 4 epochs (128 steps): at 64 steps
     # a stage's greedy accuracy on its own task barely moves; 256 would not fit the full lab's hour.
     stage_settings: dict[str, dict[str, Any]] = field(default_factory=lambda: {
-        **{m: {"learning_rate": 1e-3, "epochs": 6.0} for m in ("sft", "rollout-sft", "sft-replay", "multitask")},
+        **{m: {"learning_rate": 1e-3, "epochs": 6.0} for m in SFT_TYPE},
         **{m: {"learning_rate": 3e-4, "n_train": 128} for m in GRPO_TYPE}})
     overrides: dict[str, Any] = field(default_factory=dict)  # config keys set for every method that has them, last (tests: smaller stages)
 
