@@ -4,10 +4,16 @@ two styles, and scoring by answer kind.
 Each toy task is a small procedurally rendered analogue of one Paper A task type (or of a
 general-capability benchmark). Items are deterministic: item i of a split depends only on the
 task name, the seed, the split and i, so `--limit N` always takes the same first N items.
+
+The splits are disjoint by content: every item has a key (everything its text, answer and
+picture are drawn from), a hash of (task name, key) puts each key in the test part (a quarter
+of the keys) or the train part, and item i of a split is the first draw whose key lies in that
+split's part. No test item equals a training item, whatever the seeds or the sizes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from dataclasses import dataclass, field
@@ -31,6 +37,8 @@ COLORS: dict[str, tuple[int, int, int]] = {
 SHAPES = ("circle", "square", "triangle", "diamond")
 LETTERS = "ABCDEFGHIJ"
 BACKGROUND = (245, 245, 240)
+TEST_SHARE = 0.25  # share of each task's item keys that only test items may have
+MAX_DRAWS = 1000  # draws per item before giving up; each task's keys are in the hundreds or more
 # The option tasks' instruction: the answer names the option's text, not its letter (the tiny
 # models do not learn the letter lookup; docs/lab.md). Worded after tasks.prompts.OPTION_LETTER.
 OPTION_TEXT = "Answer with the option's text from the given choices directly."
@@ -67,13 +75,23 @@ def options_block(choices: list[str]) -> str:
 
 @dataclass
 class Item:
-    """One generated item: question text, gold answer, images, options for letter answers."""
+    """One generated item: question text, gold answer, images, options for option answers, and
+    its key: a tuple of the str / int values (a digest for random pixels) that its text, answer and
+    picture are drawn from; equal keys mean equal items."""
 
     question: str
     answer: str
+    key: tuple
     images: list[Image.Image] = field(default_factory=list)
     choices: list[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def split_of(task_name: str, key: tuple) -> str:
+    """The split ("train" or "test") whose items may have this key: a sha256 of the task name and
+    the key's repr, read as a fraction of 2**64, below TEST_SHARE is test."""
+    digest = hashlib.sha256(f"{task_name}\0{key!r}".encode()).digest()
+    return "test" if int.from_bytes(digest[:8], "big") < TEST_SHARE * 2**64 else "train"
 
 
 class ToyTask(Task):
@@ -114,9 +132,18 @@ class ToyTask(Task):
         n = self.params["n_train" if split == "train" else "n_test"]
         return [self._sample(split, i) for i in range(n)]
 
+    def _draw(self, split: str, i: int) -> Item:
+        """Item i of the split: the first draw (seeded by task, seed, split, i and the draw's
+        number) whose key lies in the split's part of the key space."""
+        base = f"{self.name}:{self.params['seed']}:{split}:{i}"
+        for attempt in range(MAX_DRAWS):
+            item = self.make(random.Random(f"{base}:{attempt}" if attempt else base))
+            if split_of(self.name, item.key) == split:
+                return item
+        raise HarnessError(f"task {self.name!r}: no {split} item in {MAX_DRAWS} draws for item {i}")
+
     def _sample(self, split: str, i: int) -> Sample:
-        rng = random.Random(f"{self.name}:{self.params['seed']}:{split}:{i}")
-        item = self.make(rng)
+        item = self._draw(split, i)
         text = item.question
         if item.choices is not None:
             text += "\n" + options_block(item.choices)

@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 class ToyCount(ToyTask):
     name = "toy_count"
-    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
+    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
     description = "Between one and six shapes on a grid of cells: how many objects are there?"
     analogue = "superclevr"
     answer_kind = "number"
@@ -20,9 +20,11 @@ class ToyCount(ToyTask):
         n = rng.randint(1, 6)
         img = canvas(size)
         cell = size // 3
+        objects = []
         for pos in rng.sample(range(9), n):
             x, y = (pos % 3) * cell, (pos // 3) * cell
             pad = max(1, cell // 6)
-            color = COLORS[rng.choice(sorted(COLORS))]
-            draw_shape(img, rng.choice(SHAPES), color, (x + pad, y + pad, x + cell - pad, y + cell - pad))
-        return Item("How many objects are there in the image?", str(n), [img])
+            color, shape = rng.choice(sorted(COLORS)), rng.choice(SHAPES)
+            draw_shape(img, shape, COLORS[color], (x + pad, y + pad, x + cell - pad, y + cell - pad))
+            objects.append((pos, color, shape))
+        return Item("How many objects are there in the image?", str(n), tuple(sorted(objects)), [img])

@@ -11,7 +11,7 @@ from tasks.toy.common import Item, ToyTask, canvas
 
 class ToyGeometry(ToyTask):
     name = "toy_geometry"
-    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
+    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
     description = "A rectangle or a right triangle with the given base and height: what is its area?"
     analogue = "geometry3k"
     answer_kind = "number"
@@ -33,4 +33,4 @@ class ToyGeometry(ToyTask):
             area = base * height / 2
         question = f"The figure has base {base} and height {height}. What is its area?"
         answer = str(int(area)) if area == int(area) else str(area)
-        return Item(question, answer, [img], None, {"figure": figure})
+        return Item(question, answer, (base, height, figure), [img], None, {"figure": figure})

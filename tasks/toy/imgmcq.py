@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 class ToyImgMcq(ToyTask):
     name = "toy_imgmcq"
-    version = "3"  # 3: the answer is the option's text (the colour), not its letter
+    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
     description = "Three shapes of different sizes: which colour is the largest? Four options, answer with the option's text."
     analogue = "mmmu"
     answer_kind = "option"
@@ -22,8 +22,11 @@ class ToyImgMcq(ToyTask):
         widths = [size // 2, size // 4, size // 6]
         corners = [(0, 0), (size // 2, 0), (0, size // 2), (size // 2, size // 2)]
         rng.shuffle(corners)
+        shapes = []
         for w, color, (x, y) in zip(widths, colors[:3], corners):
-            draw_shape(img, rng.choice(SHAPES), COLORS[color], (x + 1, y + 1, x + w - 1, y + w - 1))
+            shapes.append(rng.choice(SHAPES))
+            draw_shape(img, shapes[-1], COLORS[color], (x + 1, y + 1, x + w - 1, y + w - 1))
         choices = list(colors)
         rng.shuffle(choices)
-        return Item("Question: What is the color of the largest shape?", colors[0], [img], choices)
+        key = (tuple(colors[:3]), tuple(corners[:3]), tuple(shapes), tuple(choices))
+        return Item("Question: What is the color of the largest shape?", colors[0], key, [img], choices)

@@ -9,7 +9,7 @@ from tasks.toy.common import Item, ToyTask
 
 class ToyMcq10(ToyTask):
     name = "toy_mcq10"
-    version = "3"  # 3: one-digit sums (81 facts to recall), the answer is the option's text
+    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
     description = "Text-only sums of two digits 1-9 with ten options, answer with the option's text (like MMLU-Pro)."
     analogue = "mmlu_pro"
     takes_images = False
@@ -22,4 +22,4 @@ class ToyMcq10(ToyTask):
         wrong = rng.sample([v for v in range(2, 19) if v != right], 9)
         choices = [str(v) for v in wrong + [right]]
         rng.shuffle(choices)
-        return Item(f"Question: What is {a} + {b}?", str(right), [], choices)
+        return Item(f"Question: What is {a} + {b}?", str(right), (a, b, tuple(choices)), [], choices)

@@ -13,7 +13,7 @@ WORDS = ("cat", "sun", "map", "box", "pen", "cup", "key", "car", "hat", "owl", "
 
 class ToyOcr(ToyTask):
     name = "toy_ocr"
-    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
+    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
     description = "Two words are written in the picture; name the top or the bottom one."
     analogue = "textvqa"
     answer_kind = "text"
@@ -34,4 +34,4 @@ class ToyOcr(ToyTask):
             f"what is the word at the {where} of the image?\n"
             f"Reference OCR token:{','.join(tokens)}"
         )
-        return Item(question, top if where == "top" else bottom, [img], None, {"where": where})
+        return Item(question, top if where == "top" else bottom, (top, bottom, where, tuple(tokens)), [img], None, {"where": where})

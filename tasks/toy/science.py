@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 class ToyScience(ToyTask):
     name = "toy_science"
-    version = "3"  # 3: the answer is the option's text (the shape's name), not its letter
+    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
     description = "Which shape is in the picture? Four options, answer with the option's text."
     analogue = "scienceqa"
     answer_kind = "option"
@@ -24,4 +24,4 @@ class ToyScience(ToyTask):
         draw_shape(img, shape, COLORS[color], (m, m, size - m, size - m))
         choices = list(SHAPES)
         rng.shuffle(choices)
-        return Item("Question: Which shape is shown in the image?", shape, [img], choices, {"shape": shape})
+        return Item("Question: Which shape is shown in the image?", shape, (shape, color, tuple(choices)), [img], choices, {"shape": shape})

@@ -19,7 +19,7 @@ class ToySpatial(ToyTask):
     tried, on this shelf: docs/lab.md.)"""
 
     name = "toy_spatial"
-    version = "3"  # 3: one row of three shapes (a 2·size × 28 shelf) instead of two in a square
+    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
     description = "Three shapes on a shelf: is the first named shape left or right of the second?"
     analogue = "gqa"
     answer_kind = "text"
@@ -31,9 +31,10 @@ class ToySpatial(ToyTask):
         s1, s2 = rng.choice(("circle", "square")), rng.choice(("triangle", "diamond"))
         img = Image.new("RGB", (width, ROW), BACKGROUND)
         slots = rng.sample(range(width // ROW), 3)  # three distinct cells of the row, left to right
-        for (shape, color), slot in zip(((s1, c1), (s2, c2), (rng.choice(("circle", "square", "triangle", "diamond")), c3)), slots):
+        s3 = rng.choice(("circle", "square", "triangle", "diamond"))
+        for (shape, color), slot in zip(((s1, c1), (s2, c2), (s3, c3)), slots):
             x = slot * ROW
             draw_shape(img, shape, COLORS[color], (x + 2, 2, x + ROW - 3, ROW - 3))
         first_left = slots[0] < slots[1]
         question = f"Is the {c1} {s1} to the left or to the right of the {c2} {s2}?"
-        return Item(question, "left" if first_left else "right", [img])
+        return Item(question, "left" if first_left else "right", (c1, c2, c3, s1, s2, s3, tuple(slots)), [img])

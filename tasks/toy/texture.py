@@ -13,7 +13,7 @@ PATTERNS = ("stripes", "dots", "checker")
 
 class ToyTexture(ToyTask):
     name = "toy_texture"
-    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
+    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
     description = "Stripes, dots or a checkerboard: does the tissue show a striped pattern?"
     analogue = "pathvqa"
     answer_kind = "yesno"
@@ -40,4 +40,4 @@ class ToyTexture(ToyTask):
                     if (x // step + y // step) % 2 == 0:
                         d.rectangle((x, y, x + step - 1, y + step - 1), fill=ink)
         question = "Does this tissue show a striped pattern?"
-        return Item(question, "yes" if pattern == "stripes" else "no", [img], None, {"pattern": pattern})
+        return Item(question, "yes" if pattern == "stripes" else "no", (pattern, ink, step), [img], None, {"pattern": pattern})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 from PIL import Image, ImageFilter
@@ -14,7 +15,7 @@ UNANSWERABLE_ANSWER = "unanswerable"
 
 class ToyVizwiz(ToyTask):
     name = "toy_vizwiz"
-    version = "3"  # 3: states its chance level; items, prompts and scores as in 2
+    version = "4"  # 4: train and test disjoint by content (tasks.toy.common.split_of); the object's size and place vary
     description = "What colour is the object? A third of the pictures are dark noise: 'unanswerable'."
     analogue = "vizwiz"
     answer_kind = "text"
@@ -24,11 +25,14 @@ class ToyVizwiz(ToyTask):
         size = self.params["image_size"]
         question = f"What color is the object in the picture?\n{UNANSWERABLE}"
         if rng.random() < 1 / 3:
-            noise = Image.frombytes("RGB", (size, size), rng.randbytes(size * size * 3))
+            pixels = rng.randbytes(size * size * 3)
+            noise = Image.frombytes("RGB", (size, size), pixels)
             img = noise.point(lambda v: v * 60 // 256).filter(ImageFilter.GaussianBlur(2))
-            return Item(question, UNANSWERABLE_ANSWER, [img], None, {"answerable": False})
-        color = rng.choice(sorted(COLORS))
+            key = ("noise", hashlib.sha256(pixels).hexdigest())
+            return Item(question, UNANSWERABLE_ANSWER, key, [img], None, {"answerable": False})
+        color, shape = rng.choice(sorted(COLORS)), rng.choice(("circle", "square"))
+        side = rng.randint(size // 3, size // 2)  # the object: 1/3 to 1/2 of the picture, anywhere
+        x, y = rng.randint(0, size - side), rng.randint(0, size - side)
         img = canvas(size)
-        m = size // 4
-        draw_shape(img, rng.choice(("circle", "square")), COLORS[color], (m, m, size - m, size - m))
-        return Item(question, color, [img], None, {"answerable": True})
+        draw_shape(img, shape, COLORS[color], (x, y, x + side, y + side))
+        return Item(question, color, (color, shape, side, x, y), [img], None, {"answerable": True})
