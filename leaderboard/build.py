@@ -2,14 +2,16 @@
 
 Every bundle in DIR (a folder holding `results.json`, or a `.tar.gz` of one; its name, less the
 suffix, is the entry's id) must pass `harness check`; the build stops with the checker's lines
-for any that does not, and writes nothing. The site: `index.html` (two tracks: "main" for real
-models, "toy" for runs on the tiny models, chosen by `submission.json`'s `track` or, without one,
-by whether every task is a toy task; within a track, one sortable table per base model
-fingerprint, trained sequence and column protocols, since only those rank against each other),
+for any that does not, and writes nothing. The site: `index.html` (three tracks: "main" for real
+models on CPT sequences, "jigsaw" for Paper B's jigsaw training, "toy" for runs on the tiny
+models, chosen by `submission.json`'s `track` or, without one, by the trained tasks: all toy
+tasks, all jigsaw, else main; within a track, one sortable table per base model fingerprint,
+trained sequence and column protocols, since only those rank against each other),
 `entries/ID.html` (metadata, the accuracy matrix as a heatmap, each task across stages, metrics,
 training diagnostics), `bundles/ID.tar.gz` (each bundle, packed deterministically), `style.css`
-and `sort.js`. Paper A's reported figures are reference rows of the main track's table over its
-sequence (or a table of their own), marked "as reported, not re-run" (`reference.json`).
+and `sort.js`. A paper's reported figures are reference rows of its track's table over its
+sequence (or a table of their own), marked "as reported, not re-run": Paper A's in the main track
+(`reference-paper-a.json`), Paper B's in the jigsaw track (`reference-paper-b.json`).
 
 The same bundles give the same bytes: no clock, no absolute paths, sorted everything.
 """
@@ -29,7 +31,9 @@ from harness.results.types import Results
 from tasks.user_json import read_json
 
 HERE = Path(__file__).parent
-PAPER_A_GENERAL = ("mmmu:style=paper", "mmlu_pro:style=paper", "pope:style=paper")  # tasks.SEQUENCES["cpt7"]
+TRACKS = (("main", "Main track"), ("jigsaw", "Jigsaw track (Paper B: a task absent from pre-training)"),
+          ("toy", "Toy track (tiny models, CPU)"))
+REFERENCES = {"main": "reference-paper-a.json", "jigsaw": "reference-paper-b.json"}  # each paper's reported rows, by track
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 
 
@@ -113,7 +117,7 @@ def _entry(entry_id: str, results: Results, submission: dict[str, Any] | None) -
         "id": entry_id,
         "method": sub.get("method") or (training or {}).get("method") or entry_id,
         "base_model": sub.get("base_model", "(not given)"),
-        "track": sub.get("track") or ("toy" if _is_toy(results) else "main"),
+        "track": _track(sub.get("track"), results),
         "stages": T,
         "avg_acc": _fmt(m.get("avg_acc")), "avg_acc_value": _value(m.get("avg_acc")),
         "fm": _fmt(m.get("fm")), "fm_value": _value(m.get("fm")),
@@ -133,35 +137,51 @@ def _entry(entry_id: str, results: Results, submission: dict[str, Any] | None) -
     }
 
 
+def _track(named: Any, results: Results) -> str:
+    """The entry's track: the submission's, else toy when every task is a toy task, jigsaw when
+    every trained task is a jigsaw, else main. An unknown name is refused."""
+    names = [name for name, _ in TRACKS]
+    if named is not None and named not in names:
+        raise HarnessError(f"submission.json: track {str(named)[:40]!r} is not one of {', '.join(names)}")
+    if named:
+        return named
+    if _is_toy(results):
+        return "toy"
+    return "jigsaw" if all(c.split(":")[0] == "jigsaw" for c in results["sequence"]) else "main"
+
+
+def _reference_set(track: str) -> dict[str, Any] | None:
+    return json.loads((HERE / REFERENCES[track]).read_text()) if track in REFERENCES else None
+
+
 def _groups(track: str, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The track's tables: one per (base model fingerprint, trained tasks in order, columns and
     their protocols), since only runs from the same base over the same tasks scored the same way
     can be ranked against each other; the trained tasks' prompt style may differ (each method is
-    scored in the style it trains), the general columns' may not. Paper A's reported rows join the
-    main-track table(s) of its sequence, or stand alone when there is none."""
-    from tasks import SEQUENCES
-
+    scored in the style it trains), the general columns' may not. The track's reported rows
+    (`REFERENCES`) join the table(s) of their sequence, or stand alone when there is none."""
     keyed: dict[str, list[dict[str, Any]]] = {}
     for e in members:
         keyed.setdefault(json.dumps([e["base_fingerprint"], e["sequence"], e["protocol_key"]]), []).append(e)
-    paper_a = [s.split(":")[0] for s in SEQUENCES["cpt7"]["sequence"]]
+    reported = _reference_set(track)
     groups = []
     for n, (_, group) in enumerate(sorted(keyed.items(), key=lambda kv: (-len(kv[1]), kv[0]))):
         first = group[0]
         general = sorted({g for e in group for g in e["general"]})
         for e in group:
             e["deltas"] = {g: e["deltas"].get(g, {"value": "", "text": "–"}) for g in general}
-        with_references = track == "main" and first["sequence"] == paper_a
+        with_references = reported is not None and first["sequence"] == reported["sequence"]
         bases = sorted({e["base_model"] for e in group})
         groups.append({"id": f"table-{track}-{n + 1}", "entries": group, "general": general,
                        "base": ", ".join(bases), "fingerprint": first["base_fingerprint"][:12],
                        "sequence": " → ".join(first["sequence"]),
-                       "references": _references(general) if with_references else []})
-    if track == "main" and not any(g["references"] for g in groups):
-        general = list(PAPER_A_GENERAL)
+                       "references": _references(general, track) if with_references else [],
+                       "reference_source": reported["source"] if with_references else ""})
+    if reported is not None and not any(g["references"] for g in groups):
+        general = list(reported["general"])
         groups.append({"id": f"table-{track}-{len(groups) + 1}", "entries": [], "general": general,
-                       "base": json.loads((HERE / "reference.json").read_text())["base_model"], "fingerprint": "",
-                       "sequence": " → ".join(SEQUENCES["cpt7"]["sequence"]), "references": _references(general)})
+                       "base": reported["base_model"], "fingerprint": "", "sequence": " → ".join(reported["sequence"]),
+                       "references": _references(general, track), "reference_source": reported["source"]})
     return groups
 
 
@@ -173,8 +193,11 @@ def _short(value: Any) -> str:
     return "" if value is None else str(value)[:200]
 
 
-def _references(general: list[str]) -> list[dict[str, Any]]:
-    data = json.loads((HERE / "reference.json").read_text())
+def _references(general: list[str], track: str = "main") -> list[dict[str, Any]]:
+    """The reported rows of a track, with a delta under each general column the paper reported
+    for that column's spec."""
+    data = _reference_set(track)
+    assert data is not None, track
     rows = []
     for r in data["rows"]:
         deltas = {}
@@ -233,21 +256,23 @@ def build_site(bundles: Path, out: Path) -> dict[str, Any]:
             results = read_json(folder / "results.json")
             sub_path = folder / "submission.json"
             submission = read_json(sub_path) if sub_path.is_file() else None
-            entries.append(_entry(entry_id, results, submission))
+            try:
+                entries.append(_entry(entry_id, results, submission))
+            except HarnessError as e:
+                problems.append(f"{path.name}: {e}")
         if problems:
             raise HarnessError("refused: bundles that do not pass `harness check`:\n" + "\n".join(problems))
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["j2", "html"]),
                           undefined=StrictUndefined, keep_trailing_newline=True)
         tracks = []
-        for name, title in (("main", "Main track"), ("toy", "Toy track (tiny models, CPU)")):
+        for name, title in TRACKS:
             members = sorted((e for e in entries if e["track"] == name), key=lambda e: (-(float(e["avg_acc_value"] or "-1e9")), e["id"]))
             tracks.append({"name": name, "title": title, "entries": members, "groups": _groups(name, members)})
         site = work / "site"
         (site / "entries").mkdir(parents=True)
         (site / "bundles").mkdir()
-        reference_source = json.loads((HERE / "reference.json").read_text())["source"]
         (site / "index.html").write_text(env.get_template("index.html.j2").render(
-            title="CPT leaderboard", root="", tracks=tracks, harness_version=harness.__version__, reference_source=reference_source))
+            title="CPT leaderboard", root="", tracks=tracks, harness_version=harness.__version__))
         for e in entries:
             (site / "entries" / f"{e['id']}.html").write_text(env.get_template("entry.html.j2").render(title=e["method"], root="../", e=e))
             shutil.copyfile(work / f"{e['id']}.tar.gz", site / "bundles" / f"{e['id']}.tar.gz")

@@ -9,10 +9,13 @@ import difflib
 
 from tasks.base import GenerationContract, Sample, Score, Task
 from tasks.cpt7 import CPT7_TASKS
+from tasks.docvqa import DocVQA
 from tasks.errors import HarnessError
 from tasks.jigsaw import Jigsaw
 from tasks.mmlu_pro import MMLUPro
+from tasks.mme import MME
 from tasks.mmmu import MMMU
+from tasks.mmstar import MMStar
 from tasks.pope import POPE
 from tasks.refcoco import RefCOCO
 from tasks.toy.count import ToyCount
@@ -25,19 +28,28 @@ from tasks.toy.spatial import ToySpatial
 from tasks.toy.texture import ToyTexture
 from tasks.toy.vizwiz import ToyVizwiz
 
-__all__ = ["GenerationContract", "Sample", "Score", "Task", "TASKS", "SEQUENCES", "get_task", "resolve_sequence", "split_specs"]
+__all__ = ["GenerationContract", "Sample", "Score", "Task", "TASKS", "SEQUENCES", "GENERAL_LISTS", "expand_general", "get_task",
+           "resolve_sequence", "split_specs"]
 
 TASKS: dict[str, type[Task]] = {
     cls.name: cls
     for cls in (
         ToyScience, ToyOcr, ToyVizwiz, ToySpatial, ToyGeometry, ToyTexture, ToyCount,
-        ToyMcq10, ToyImgMcq, Jigsaw, *CPT7_TASKS, MMMU, MMLUPro, POPE, RefCOCO,
+        ToyMcq10, ToyImgMcq, Jigsaw, *CPT7_TASKS, MMMU, MMLUPro, POPE, RefCOCO, DocVQA, MME, MMStar,
     )
 }
 
 # The toy general probes in both prompt styles, whatever style a method trains in: every toy run
 # has the same general columns.
 TOY_GENERAL = ["toy_mcq10:style=cot", "toy_mcq10:style=direct", "toy_imgmcq:style=cot", "toy_imgmcq:style=direct"]
+
+# Named lists of general columns, usable wherever general columns are named (`--general NAME`, a
+# manifest's "general"). `paper-b`: Paper B's prior-knowledge probes (RefCOCO val, DocVQA, MME,
+# MMStar, POPE) and MMMU, each in its standard style, named so that every trained method is
+# evaluated on the same columns whatever style it trains in.
+GENERAL_LISTS: dict[str, list[str]] = {
+    "paper-b": [f"{name}:style=standard" for name in ("refcoco", "docvqa", "mme", "mmstar", "pope", "mmmu")],
+}
 
 # Named sequences: the trained tasks in order, and the general probes evaluated beside them.
 SEQUENCES: dict[str, dict[str, list[str]]] = {
@@ -52,7 +64,14 @@ SEQUENCES: dict[str, dict[str, list[str]]] = {
         "sequence": ["toy_science", "toy_spatial", "toy_count"],
         "general": TOY_GENERAL,
     },
+    # Paper B's jigsaw training, probed on its prior-knowledge list.
+    "jigsaw": {"sequence": ["jigsaw"], "general": GENERAL_LISTS["paper-b"]},
 }
+
+
+def expand_general(specs: list[str]) -> list[str]:
+    """General column specs with each named list (`GENERAL_LISTS`) replaced by its members, in place."""
+    return [member for spec in specs for member in GENERAL_LISTS.get(spec, [spec])]
 
 
 def get_task(spec: str) -> Task:

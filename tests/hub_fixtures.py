@@ -23,7 +23,10 @@ def _features(spec: dict[str, Any]):
         "strs": datasets.List(datasets.Value("string")), "images": datasets.List(datasets.Image()),
         "floats": datasets.List(datasets.Value("float64")),
     }
-    return datasets.Features({k: kinds[v] for k, v in spec.items()})
+    def kind(v: Any):
+        return kinds[v] if isinstance(v, str) else {key: kind(sub) for key, sub in v.items()}  # a dict: a struct
+
+    return datasets.Features({k: kind(v) for k, v in spec.items()})
 
 
 def write_hub_folder(root: Path, configs: dict[str, dict[str, Any]], schema: dict[str, str]) -> Path:
@@ -210,3 +213,47 @@ def refcoco_rows() -> list[dict[str, Any]]:
         {"question_id": "1002", "image": PILImage.new("RGB", (100, 50), "gray"), "answer": ["red cup"],
          "bbox": [10.0, 5.0, 50.0, 25.0], "file_name": "b.jpg"},
     ]
+
+
+# lmms-lab/DocVQA's README at 59fed3cdc38662abeef8f363171b2ec7c95c165c: config DocVQA, splits
+# train / validation / test (test without answers).
+DOCVQA_SCHEMA = {"questionId": "str", "question": "str", "question_types": "strs", "image": "image", "docId": "int",
+                 "ucsf_document_id": "str", "ucsf_document_page_no": "str", "answers": "strs", "data_split": "str"}
+
+
+def docvqa_rows(split: str = "validation") -> list[dict[str, Any]]:
+    rows = [("49153", "What is the ‘actual’ value per 1000, during the year 1975?", ["0.28"], 14465),
+            ("24580", "What is the name of the company?", ["itc limited", "ITC Limited"], 4210),
+            ("57349", "To whom is the document sent?", ["Paul"], 1231)]
+    return [{"questionId": qid, "question": q, "question_types": ["form"], "image": _img("white", 64), "docId": doc,
+             "ucsf_document_id": f"doc{doc}", "ucsf_document_page_no": "1", "answers": answers if split != "test" else [],
+             "data_split": split} for qid, q, answers, doc in rows]
+
+
+# lmms-lab/MME's README: config default, split test (2,374 rows); question_id is the image's path,
+# shared by the image's two questions.
+MME_SCHEMA = {"question_id": "str", "image": "image", "question": "str", "answer": "str", "category": "str"}
+
+
+def mme_rows() -> list[dict[str, Any]]:
+    rows = []
+    for qid, cat, obj in [("existence/000000006040.jpg", "existence", "train"), ("code_reasoning/0020.png", "code_reasoning", "print")]:
+        for answer, what in (("Yes", obj), ("No", "bed")):
+            rows.append({"question_id": qid, "image": _img("white"), "question": f"Is there a {what} in this image? Please answer yes or no.",
+                         "answer": answer, "category": cat})
+    return rows
+
+
+# Lin-Chen/MMStar's README: config val, split val (1,500 rows); the options are inside `question`.
+MMSTAR_SCHEMA = {"index": "int", "question": "str", "image": "image", "answer": "str", "category": "str", "l2_category": "str",
+                 "meta_info": {"source": "str", "split": "str", "image_path": "str"}}
+
+
+def mmstar_rows() -> list[dict[str, Any]]:
+    items = [(0, "Which option describe the object relationship in the image correctly?\nOptions: A: The suitcase is on the book., "
+                 "B: The suitcase is beneath the cat., C: The suitcase is beneath the bed., D: The suitcase is beneath the book.",
+              "A", "coarse perception", "image scene and topic"),
+             (1, "What is the main feature in the background of the image?\nOptions: A: A house, B: A mountain, C: A lake, D: A road",
+              "B", "math", "geometry")]
+    return [{"index": i, "question": q, "image": _img("gray"), "answer": a, "category": c, "l2_category": l2,
+             "meta_info": {"source": "MMBench", "split": "val", "image_path": f"images/{i}.jpg"}} for i, q, a, c, l2 in items]

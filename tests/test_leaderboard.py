@@ -46,6 +46,7 @@ def test_build_is_deterministic_and_complete(site, tmp_path):
     # sequence; Paper A's reported rows stand in a main-track table of their own.
     assert 'id="table-toy-1"' in index and 'id="table-toy-2"' in index and 'id="table-toy-3"' not in index
     assert index.count("fingerprint ") >= 2 and "sequence: toy_science" in index and 'id="table-main-1"' in index
+    assert 'id="table-jigsaw-1"' in index and "Paper B (arXiv 2506.23508)" in index  # Paper B's rows: a jigsaw table of their own
     # Each entry says how every column was scored: style, protocol and preset.
     entry = (site / "entries" / "demo-sft.html").read_text()
     assert '<table id="protocols">' in entry
@@ -58,6 +59,28 @@ def test_reference_rows_sit_beside_columns_scored_as_the_paper_scored_them():
     rows = _references(["mmmu:style=paper", "mmmu"])
     sft = next(r for r in rows if r["method"] == "SFT")
     assert sft["deltas"]["mmmu:style=paper"]["text"] == "-12.0" and sft["deltas"]["mmmu"]["text"] == "–"
+    # Paper B's rows: jigsaw accuracy as AvgAcc, its MMMU / RefCOCO / POPE deltas under the paper-b columns.
+    from tasks import GENERAL_LISTS, get_task
+
+    columns = [get_task(s).spec for s in GENERAL_LISTS["paper-b"]]
+    rows = {r["method"]: r for r in _references(columns, "jigsaw")}
+    assert rows["SFT (direct answers)"]["avg_acc"] == "80.0" and rows["RFT (GRPO)"]["deltas"]["refcoco"]["text"] == "-0.6"
+    assert rows["RFT (GRPO)"]["deltas"]["docvqa"]["text"] == "–"
+
+
+def test_tracks_follow_the_trained_tasks_and_refuse_unknown_names():
+    from leaderboard.build import _track
+
+    def results(sequence, general):
+        return {"sequence": sequence, "general": general, "columns": sequence + general}
+
+    assert _track(None, results(["jigsaw:grid=3"], ["mmmu", "refcoco"])) == "jigsaw"
+    assert _track(None, results(["toy_count"], ["toy_mcq10"])) == "toy"
+    assert _track(None, results(["jigsaw"], ["toy_mcq10"])) == "toy"  # a tiny-model jigsaw run
+    assert _track(None, results(["scienceqa", "jigsaw"], ["mmmu"])) == "main"
+    assert _track("toy", results(["jigsaw"], ["mmmu"])) == "toy"
+    with pytest.raises(HarnessError, match="track 'gold' is not one of main, jigsaw, toy"):
+        _track("gold", results(["jigsaw"], ["mmmu"]))
 
 
 def test_a_bundle_that_fails_the_check_stops_the_build(tmp_path):

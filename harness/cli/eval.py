@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.eval.options import EvalOptions
     from harness.results.report import render_report, save_heatmap
     from harness.generation.store import default_store_root
-    from tasks import resolve_sequence
+    from tasks import expand_general, resolve_sequence
 
     if args.backend not in BACKENDS:
         raise HarnessError(f"unknown backend {args.backend!r} (available: {', '.join(BACKENDS)})")
@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     sequence = resolve_sequence(args.sequence)[0] if args.sequence else None
     task_specs = split_arg(args.tasks)
     general_specs = split_arg(args.general)
+    if general_specs is not None:
+        general_specs = expand_general(general_specs)
     if task_specs is not None and general_specs is not None:
         raise HarnessError("give --tasks (the columns to evaluate) or --general (the untrained columns), not both")
     from harness.eval.columns import get_preset, plan_columns

@@ -9,7 +9,7 @@ from typing import Any
 def run(args: argparse.Namespace) -> int:
     import textwrap
 
-    from tasks import SEQUENCES, TASKS
+    from tasks import GENERAL_LISTS, SEQUENCES, TASKS
 
     width = 100
     for name, cls in TASKS.items():
@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     for name, seq in SEQUENCES.items():
         print(textwrap.fill(f"sequence {name}: {', '.join(seq['sequence'])} (general: {', '.join(seq['general'])})", width, subsequent_indent=" " * 4))
+    for name, members in GENERAL_LISTS.items():
+        print(textwrap.fill(f"general list {name} (--general {name}, or in a manifest's general): {', '.join(members)}", width, subsequent_indent=" " * 4))
     print("\nParameters go after a colon, e.g. jigsaw:grid=3,mode=tiles or toy_count:style=direct,n_test=50.")
     return 0
 

@@ -24,7 +24,7 @@ from harness.errors import HarnessError
 from harness.files import MAX_CONFIG_BYTES
 from harness.runs.adapters import adapter_base, is_adapter, merged_folder
 from harness.runs.fingerprint import check_model_folder
-from tasks import get_task
+from tasks import expand_general, get_task
 from tasks.sources import looks_like_hub_id
 from tasks.user_json import read_json
 
@@ -98,7 +98,7 @@ def _from_manifest(folder: Path, manifest: Path) -> Run:
     general = data.get("general", [])
     if not isinstance(general, list) or not all(isinstance(g, str) for g in general):
         raise HarnessError(f"{manifest}: 'general' must be a list of task names")
-    return Run(folder, stages, list(general))
+    return Run(folder, stages, expand_general(general))
 
 
 def _discover(folder: Path, sequence: list[str] | None) -> Run:
