@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from baselines import stages as st
-from baselines.stage_configs import (GRPOConfig, GRPOReplayConfig, MultitaskConfig, MultitaskGRPOConfig, RIFConfig, RolloutSFTConfig,
-                                     SFTConfig, SFTReplayConfig, StageConfig, read_config_file)
+from baselines.stage_configs import (GRPOConfig, GRPOReplayConfig, MultitaskConfig, MultitaskGRPOConfig, RegularisedSFTConfig, RIFConfig,
+                                     RolloutSFTConfig, SFTConfig, SFTReplayConfig, StageConfig, read_config_file)
 from harness.errors import HarnessError
 from tasks.base import Sample, Task
 
@@ -69,6 +69,20 @@ class Method:
 def _sft(job: StageJob) -> dict[str, Any]:
     pairs = [(task, s, st.demonstration(task, s)) for task, s in job.items()]
     return {**st.train_sft(job.cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress), **job.replay_summary()}
+
+
+def _regularised_sft(job: StageJob) -> dict[str, Any]:
+    """SFT with a penalty towards the previous stage (`sft-l2`, `sft-ewc`): EWC reads the earlier
+    stages' Fisher files and writes this stage's (`fisher/stage{t}.safetensors`)."""
+    cfg, folder = job.cfg, job.out / "fisher"
+    earlier = [folder / f"stage{s}.safetensors" for s in range(1, job.t)] if cfg.penalty == "ewc" else []
+    missing = [p.name for p in earlier if not p.is_file()]
+    if missing:
+        raise HarnessError(f"{job.out}: EWC needs the earlier stages' Fisher, but {missing[0]} is missing; train the run again from its base")
+    fisher_out = folder / f"stage{job.t}.safetensors" if cfg.penalty == "ewc" else None
+    regulariser = st.Regulariser(cfg.penalty, cfg.reg_weight, earlier, fisher_out, cfg.fisher_items)
+    pairs = [(task, s, st.demonstration(task, s)) for task, s in job.items()]
+    return st.train_sft(cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress, regulariser)
 
 
 def _rft(job: StageJob) -> dict[str, Any]:
@@ -156,6 +170,9 @@ METHODS: dict[str, Method] = {
     "rollout-sft": Method(RolloutSFTConfig, _rollout_sft),
     "sft-replay": Method(SFTReplayConfig, _sft),
     "grpo-replay": Method(GRPOReplayConfig, _rft),
+    # Regularisation towards the previous stage: L2 on the weights, or EWC's Fisher-weighted L2.
+    "sft-l2": Method(RegularisedSFTConfig, _regularised_sft, fixed={"penalty": "l2"}),
+    "sft-ewc": Method(RegularisedSFTConfig, _regularised_sft, fixed={"penalty": "ewc"}),
     "multitask": Method(MultitaskConfig, joint="sft"),
     "multitask-grpo": Method(MultitaskGRPOConfig, joint="grpo"),
 }

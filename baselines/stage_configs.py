@@ -197,6 +197,18 @@ class GRPOReplayConfig(GRPOConfig):
 
 
 @dataclass
+class RegularisedSFTConfig(SFTConfig):
+    """SFT with a penalty towards the previous stage's weights (`baselines.regularisers`): `l2`
+    (method `sft-l2`) or `ewc` with the earlier stages' diagonal Fisher (method `sft-ewc`).
+    `reg_weight` (lambda) and `fisher_items` are ours: no paper's released code fixes them.
+    DeepSpeed is refused: ZeRO-3 shards the parameters the penalty reads whole."""
+
+    penalty: str = "l2"  # "l2" | "ewc", fixed by the method
+    reg_weight: float = 1.0
+    fisher_items: int = 64  # training items per stage for its Fisher (EWC)
+
+
+@dataclass
 class MultitaskGRPOConfig(GRPOConfig):
     """Ours, not Paper A's: one joint GRPO stage on every task of the sequence (method
     `multitask-grpo`), with the GRPO values above and `epochs` for the joint stage."""
@@ -226,6 +238,12 @@ def read_config_file(cls: type[StageConfig], path: str | Path | None, method: st
         raise HarnessError(f"{path}: kl_reference must be 'base' or 'stage'")
     if not 0.0 <= getattr(config, "replay_share", 0.0) < 1.0:
         raise HarnessError(f"{path}: replay_share must be at least 0 and below 1")
+    if getattr(config, "penalty", "l2") not in ("l2", "ewc"):
+        raise HarnessError(f"{path}: penalty must be 'l2' or 'ewc'")
+    if getattr(config, "reg_weight", 0.0) < 0 or getattr(config, "fisher_items", 1) < 1:
+        raise HarnessError(f"{path}: reg_weight must be at least 0 and fisher_items at least 1")
+    if hasattr(config, "penalty") and config.deepspeed:
+        raise HarnessError(f"{path}: the {config.penalty} penalty reads whole parameters, which DeepSpeed shards; run it without deepspeed")
     if getattr(config, "scale_rewards", "group") not in ("group", "batch", "none"):
         raise HarnessError(f"{path}: scale_rewards must be 'group', 'batch' or 'none'")
     return config

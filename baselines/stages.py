@@ -232,6 +232,73 @@ def last_checkpoint(work: Path) -> str | None:
     return str(max(found)[1]) if found else None
 
 
+def exact_resume(trainer_class: type) -> type:
+    """`trainer_class` resuming a killed stage from its checkpoint's weights. transformers' Trainer
+    reads a checkpoint back with `model.load_state_dict(..., strict=False)`, but `save_pretrained`
+    writes Qwen2.5-VL's weights under their original names (`model.layers.*` for the model's
+    `model.language_model.layers.*`), so that load keeps all but `lm_head` at the stage's starting
+    weights without an error (huggingface/transformers#43701; measured with transformers 5.24: 1 of
+    57 tensors of the lab's base). The checkpoint is read through `from_pretrained`, which renames
+    them, and loaded strictly: a key that still does not match is an error. DeepSpeed and FSDP
+    restore through their own checkpoints."""
+
+    class ExactResume(trainer_class):  # type: ignore[misc, valid-type]
+        def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
+            model = self.model if model is None else model
+            if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+                return super()._load_from_checkpoint(resume_from_checkpoint, model)
+            saved = type(model).from_pretrained(resume_from_checkpoint, dtype=next(model.parameters()).dtype)
+            model.load_state_dict(saved.state_dict(), strict=True)
+            return None
+
+    ExactResume.__name__ = ExactResume.__qualname__ = trainer_class.__name__
+    return ExactResume
+
+
+def resumable_sampling(trainer_class: type) -> type:
+    """`trainer_class` (TRL's GRPO or RLOO trainer) whose prompt order survives a resume. TRL's
+    `RepeatSampler` draws one permutation per epoch from a generator that runs on from epoch to
+    epoch, so a stage resumed in epoch e > 0 would start that generator afresh and replay epoch 0's
+    order. Here the sampler learns the epoch from the Trainer's loop (`set_epoch`, through
+    accelerate) and first draws the permutations of the epochs it did not see: every epoch gets
+    TRL's own order, resumed or not."""
+    import torch
+    from trl.trainer.utils import RepeatSampler
+
+    class ResumableRepeatSampler(RepeatSampler):
+        epoch = 0
+        drawn = 0  # permutations drawn so far
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def __iter__(self) -> Any:
+            if self.shuffle:
+                while self.drawn < self.epoch:  # a resumed run: the earlier epochs' draws, as TRL made them
+                    torch.randperm(self.num_samples, generator=self.generator)
+                    self.drawn += 1
+                self.drawn += 1
+            return super().__iter__()
+
+    class Resumable(trainer_class):  # type: ignore[misc, valid-type]
+        def _get_train_sampler(self, dataset: Any = None) -> Any:
+            stock = super()._get_train_sampler(dataset)
+            return ResumableRepeatSampler(stock.data_source, stock.mini_repeat_count, stock.batch_size, stock.repeat_count,
+                                          stock.shuffle, stock.seed)
+
+    Resumable.__name__ = Resumable.__qualname__ = trainer_class.__name__
+    return Resumable
+
+
+def generation_aligned(save_steps: int, steps_per_generation: int, grad_accum: int) -> int:
+    """The smallest multiple of TRL's generation block (`steps_per_generation` micro-steps, in
+    optimiser steps) not below `save_steps`. TRL keeps one generation's completions in memory for
+    the block's steps and does not checkpoint them; a stage resumed inside a block would generate
+    anew from a different place, so checkpoints fall on block boundaries only."""
+    block = math.lcm(steps_per_generation, grad_accum) // grad_accum
+    return max(block, math.ceil(save_steps / block) * block)
+
+
 # ---- the two training kinds -------------------------------------------------------------------
 
 def token_length(processor: Any, row: dict[str, Any]) -> int:
@@ -270,25 +337,60 @@ def drop_overlong(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], rows: l
     return [rows[i] for i in kept], dropped
 
 
-def train_sft(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], src: Path, dest: Path, work: Path, epochs: float, progress: bool) -> dict[str, Any]:
+@dataclasses.dataclass
+class Regulariser:
+    """What a regularised SFT stage (`sft-l2`, `sft-ewc`; `baselines.regularisers`) needs: the
+    penalty, its weight, the earlier stages' Fisher files (EWC; none on the first stage: no
+    penalty) and where to write this stage's Fisher (EWC) from `fisher_items` items."""
+
+    kind: str
+    weight: float
+    fisher_from: list[Path]
+    fisher_out: Path | None
+    fisher_items: int
+
+
+def train_sft(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], src: Path, dest: Path, work: Path, epochs: float, progress: bool,
+              regulariser: Regulariser | None = None) -> dict[str, Any]:
     from trl import SFTConfig, SFTTrainer
+
+    from baselines import regularisers as reg
 
     started = time.time()
     model, processor, gpu = load_trainable(src)
     rows, dropped = drop_overlong(cfg, pairs, sft_rows(pairs, cfg.image_max_pixels), processor)
     # Every kept item fits its limit, so nothing is truncated (max_length=None).
     args = SFTConfig(**trl_common(cfg, work, epochs, gpu), assistant_only_loss=True, max_length=None)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=to_dataset(rows, cfg.seed), processing_class=processor)
+    trainer_cls = exact_resume(SFTTrainer if regulariser is None else reg.regularised(SFTTrainer))
+    trainer = trainer_cls(model=model, args=args, train_dataset=to_dataset(rows, cfg.seed), processing_class=processor)
+    if regulariser is not None and (regulariser.kind == "l2" or regulariser.fisher_from):
+        importance = reg.summed_fisher(regulariser.fisher_from) if regulariser.kind == "ewc" else None
+        trainer.regulariser = reg.Anchor(reg.anchor_weights(model), importance, regulariser.weight)
     quiet_logs(trainer, progress)
     trainer.train(resume_from_checkpoint=last_checkpoint(work))
     save_stage(trainer, src, dest)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {
+    diag: dict[str, Any] = {
         "kind": "sft", "items": len(rows), "dropped_overlong": len(dropped), "dropped_ids": dropped[:20],
         "steps": trainer.state.global_step, "epochs": epochs,
         "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
-        "loss_per_step": losses, "wall_seconds": round(time.time() - started, 2),
+        "loss_per_step": losses,
     }
+    if regulariser is not None:
+        diag["regulariser"] = {
+            "penalty": regulariser.kind, "weight": regulariser.weight, "active": trainer.regulariser is not None,
+            "fisher_from": [p.name for p in regulariser.fisher_from],
+            # per micro-batch of this process's run (a resumed stage lists the steps after its checkpoint)
+            "penalty_per_micro_batch": list(trainer.penalties),
+        }
+        if regulariser.fisher_out is not None:
+            fisher = reg.diagonal_fisher(trainer, regulariser.fisher_items)  # the same on every process: the same first items
+            if is_main_process():
+                reg.save_fisher(fisher, regulariser.fisher_out)
+            diag["regulariser"].update(fisher_file=str(regulariser.fisher_out.relative_to(regulariser.fisher_out.parents[1])),
+                                       fisher_items=min(regulariser.fisher_items, len(rows)))
+    diag["wall_seconds"] = round(time.time() - started, 2)
+    return diag
 
 
 def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, epochs: float, progress: bool,
@@ -318,6 +420,7 @@ def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest
     save_stage(trainer, src, dest)
     diag = rft_diagnostics(trainer.state.log_history, reward.log, cfg, len(items), epochs, trainer.state.global_step, started)
     diag["per_device_batch_size"] = trainer.args.per_device_train_batch_size
+    diag["save_steps"] = trainer.args.save_steps  # on the generation blocks (`generation_aligned`)
     diag["dropped_overlong_prompts"] = len(dropped)
     if cfg.beta > 0:
         diag["kl_reference"] = {"path": str(reference), "fingerprint": fingerprint(reference)}
@@ -335,6 +438,7 @@ def rft_trainer(cfg: GRPOConfig, model: Any, processor: Any, gpu: bool, rows: li
         steps_per_generation = 1
     fit = max(1, len(rows) // steps_per_generation) * cfg.num_generations
     common["per_device_train_batch_size"] = min(cfg.per_device_batch_size, fit)
+    common["save_steps"] = generation_aligned(cfg.save_steps, steps_per_generation, cfg.grad_accum)
     rft = dict(
         num_generations=cfg.num_generations, beta=cfg.beta, temperature=cfg.temperature, top_p=cfg.top_p,
         max_completion_length=cfg.max_completion_length, steps_per_generation=steps_per_generation,
@@ -344,11 +448,13 @@ def rft_trainer(cfg: GRPOConfig, model: Any, processor: Any, gpu: bool, rows: li
     if cfg.estimator == "rloo":
         from trl import RLOOConfig, RLOOTrainer
 
-        return decaying_every_parameter(RLOOTrainer)(model=model, args=RLOOConfig(**common, **rft), reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
+        trainer_cls = exact_resume(resumable_sampling(decaying_every_parameter(RLOOTrainer)))
+        return trainer_cls(model=model, args=RLOOConfig(**common, **rft), reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
     from trl import GRPOConfig, GRPOTrainer
 
     args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards=cfg.scale_rewards, delta=cfg.dual_clip or None)
-    return easyr1_grpo(GRPOTrainer)(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
+    trainer_cls = exact_resume(resumable_sampling(easyr1_grpo(GRPOTrainer)))
+    return trainer_cls(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
 
 
 def rft_diagnostics(history: list[dict[str, Any]], log: list[dict[str, float]], cfg: GRPOConfig, n_items: int, epochs: float, steps: int, started: float) -> dict[str, Any]:

@@ -65,10 +65,12 @@ def test_reward_is_the_task_scorer():
 
 
 @pytest.mark.parametrize("method", ["sft", "grpo", "rloo", "rif-grpo", "rollout-sft", "multitask", "multitask-grpo",
-                                    "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "sft-replay", "grpo-replay"])
+                                    "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "sft-replay", "grpo-replay",
+                                    "sft-l2", "sft-ewc"])
 def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_path):
     out = tmp_path / "run"
-    manifest = train_run(method, SEQUENCE, str(instruct_base), out, _config(tmp_path, method), progress=False)
+    extra = {"warmup_ratio": 0.0} if method in ("sft-l2", "sft-ewc") else {}  # two steps: a warm-up would make the first one lr 0
+    manifest = train_run(method, SEQUENCE, str(instruct_base), out, _config(tmp_path, method, **extra), progress=False)
     assert len(manifest["stages"]) == 2
     run = load_run(out, allow_external_paths=True)  # what `harness eval` reads: every stage folder loads and checks out
     assert [s.task for s in run.stages[1:]] == manifest["training"]["sequence"]
@@ -112,7 +114,43 @@ def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_p
         first, second = (json.loads((out / "diagnostics" / f"stage{t}.json").read_text())["replay"] for t in (1, 2))
         assert first["items"] == 0 and second["items"] == 2 and second["by_task"] == {manifest["training"]["sequence"][0]: 2}
         assert second["share"] == pytest.approx(2 / 18)
+    if method in ("sft-l2", "sft-ewc"):
+        first, second = (json.loads((out / "diagnostics" / f"stage{t}.json").read_text())["regulariser"] for t in (1, 2))
+        # L2 pulls towards the previous stage from stage 1 on; EWC has no earlier Fisher at stage 1.
+        assert first["active"] is (method == "sft-l2") and second["active"] is True
+        # Each stage starts at its anchor (penalty 0), then moves away from it.
+        assert second["penalty_per_micro_batch"][0] == 0.0 and max(second["penalty_per_micro_batch"]) > 0.0
+        if method == "sft-ewc":
+            assert second["fisher_from"] == ["stage1.safetensors"]
+            assert sorted(p.name for p in (out / "fisher").iterdir()) == ["stage1.safetensors", "stage2.safetensors"]
     assert not (out / ".work").exists()
+
+
+def test_the_penalty_is_zero_at_the_anchor_and_grows_with_the_distance():
+    """L2: lambda/2 * sum(delta^2); EWC: lambda/2 * sum(F * delta^2), hand-computed on a real module."""
+    import torch
+
+    from baselines.regularisers import Anchor, anchor_weights
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    anchor = anchor_weights(model)
+    fisher = {name: torch.full_like(p, 2.0) for name, p in model.named_parameters()}
+    l2, ewc = Anchor(anchor, None, 0.5), Anchor(anchor, fisher, 0.5)
+    assert float(l2.penalty(model)) == 0.0 and float(ewc.penalty(model)) == 0.0
+    values = []
+    for step in (0.1, 0.2, 0.4):
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                p.copy_(anchor[name] + step)
+        n = sum(p.numel() for p in model.parameters())  # 8 parameters, each `step` from its anchor
+        assert float(l2.penalty(model)) == pytest.approx(0.5 / 2 * n * step**2)
+        assert float(ewc.penalty(model)) == pytest.approx(0.5 / 2 * n * 2.0 * step**2)
+        values.append(float(l2.penalty(model)))
+    assert values == sorted(values) and values[0] > 0
+    penalty = l2.penalty(model)
+    penalty.backward()  # the gradient pulls back towards the anchor: lambda * delta
+    assert torch.allclose(model.weight.grad, torch.full_like(model.weight, 0.5 * 0.4))
 
 
 def _content(sample) -> tuple[str, str, tuple[bytes, ...]]:
@@ -268,7 +306,7 @@ def test_every_paper_config_value_cites_its_source():
 
     cited = re.compile(r"#.*(?:\b(?:E|LF|EasyR1|LLaMA-Factory)/[\w/.-]+:\d+|rollout_filter\.py:\d+|not in the (?:released code|yamls))")
     files = sorted((REPO / "baselines" / "configs").glob("*-paper.toml"))
-    assert len(files) == 12
+    assert len(files) == 14
     for path in files:
         for line in path.read_text().splitlines():
             if line.strip() and not line.startswith("#"):

@@ -12,9 +12,9 @@ from harness.errors import HarnessError
 METHODS = ("sft", "grpo", "rif-grpo", "rollout-sft", "multitask")  # the default set
 # Every method a lab can run (`--methods all`), in running order: grpo before rollout-sft, which samples it.
 ALL_METHODS = ("sft", "grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "rif-grpo", "rollout-sft", "sft-replay",
-               "grpo-replay", "multitask")
+               "grpo-replay", "sft-l2", "sft-ewc", "multitask")
 GRPO_TYPE = ("grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "rif-grpo", "grpo-replay")
-SFT_TYPE = tuple(m for m in ALL_METHODS if m not in GRPO_TYPE)  # sft, rollout-sft, sft-replay, multitask
+SFT_TYPE = tuple(m for m in ALL_METHODS if m not in GRPO_TYPE)  # sft, rollout-sft, sft-replay, sft-l2, sft-ewc, multitask
 
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
