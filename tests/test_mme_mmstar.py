@@ -47,7 +47,7 @@ def mmstar_folder(tmp_path_factory):
     return fx.write_hub_folder(tmp_path_factory.mktemp("mmstar") / "MMStar", {"val": {"val": fx.mmstar_rows()}}, {"*": fx.MMSTAR_SCHEMA})
 
 
-def test_mme_loads_pairs_and_sums_scores(mme_folder):
+def test_mme_loads_pairs_and_sums_scores(mme_folder, tmp_path):
     task = get_task(f"mme:data={mme_folder}")
     samples = task.load("test")
     assert [s.id for s in samples] == ["existence/000000006040.jpg#0", "existence/000000006040.jpg#1", "code_reasoning/0020.png#0", "code_reasoning/0020.png#1"]
@@ -62,6 +62,8 @@ def test_mme_loads_pairs_and_sums_scores(mme_folder):
     # A pair cut by --limit counts for accuracy, not for accuracy+.
     assert task.summary_metrics(scores[:3])["code_reasoning_acc_plus"] == 0.0
     assert task.summary_metrics(scores[:3])["code_reasoning_acc"] == 100.0
+    parquet = fx.write_parquet(tmp_path / "mme.parquet", fx.mme_rows(), fx.MME_SCHEMA)
+    assert [(s.id, s.messages) for s in get_task(f"mme:data={parquet}").load("test")] == [(s.id, s.messages) for s in samples]
 
 
 def test_mmstar_loads_and_reports_categories(mmstar_folder, tmp_path):
