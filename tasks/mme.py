@@ -93,9 +93,10 @@ class MME(PaperAGeneral, HubTask):
         if row["category"] not in SUBTASKS:
             raise ValueError(f"unknown category {row['category']!r}")
         qid = str(row["question_id"])
-        pair = self._pairs.setdefault(qid, len(self._pairs))
-        place = self._asked.get(qid, 0)
-        self._asked[qid] = place + 1
+        pairs, asked = self.__dict__.setdefault("_pairs", {}), self.__dict__.setdefault("_asked", {})  # reset by `load`
+        pair = pairs.setdefault(qid, len(pairs))
+        place = asked.get(qid, 0)
+        asked[qid] = place + 1
         meta = {"category": row["category"], "question_id": qid, "pair": pair}
         question = str(row["question"])
         if self.rft_style():

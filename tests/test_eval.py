@@ -34,7 +34,9 @@ def test_end_to_end_eval_and_rerun_generates_nothing(tmp_path, tiny_run):
     m = first["metrics"]
     assert set(m["invalid_rate"]) == {"toy_science", "toy_count", "toy_mcq10"}
     assert "toy_mcq10" in m["general_deltas"] and m["fm"] is not None
-    assert first["tasks"]["toy_count"]["version"] == "3" and first["tasks"]["toy_count"]["n"] == 6
+    from tasks import TASKS
+
+    assert first["tasks"]["toy_count"]["version"] == TASKS["toy_count"].version and first["tasks"]["toy_count"]["n"] == 6
     rows = [json.loads(line) for line in (tmp_path / "out1/samples/stage2/toy_count.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [f"test-{i:05d}" for i in range(6)]
     assert {"response", "extracted", "score", "valid", "target"} <= set(rows[0])
