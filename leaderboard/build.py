@@ -141,7 +141,7 @@ def _track(named: Any, results: Results) -> str:
     """The entry's track: the submission's, else toy when every task is a toy task, jigsaw when
     every trained task is a jigsaw, else main. An unknown name is refused."""
     names = [name for name, _ in TRACKS]
-    if named is not None and named not in names:
+    if named and named not in names:
         raise HarnessError(f"submission.json: track {str(named)[:40]!r} is not one of {', '.join(names)}")
     if named:
         return named

@@ -66,6 +66,12 @@ def test_reference_rows_sit_beside_columns_scored_as_the_paper_scored_them():
     rows = {r["method"]: r for r in _references(columns, "jigsaw")}
     assert rows["SFT (direct answers)"]["avg_acc"] == "80.0" and rows["RFT (GRPO)"]["deltas"]["refcoco"]["text"] == "-0.6"
     assert rows["RFT (GRPO)"]["deltas"]["docvqa"]["text"] == "–"
+    # Each reference file names its sequence and general columns as the harness names them.
+    from tasks import SEQUENCES
+
+    paper_a = json.loads((REPO / "leaderboard" / "reference-paper-a.json").read_text())
+    assert paper_a["sequence"] == [s.split(":")[0] for s in SEQUENCES["cpt7"]["sequence"]] and paper_a["general"] == SEQUENCES["cpt7"]["general"]
+    assert json.loads((REPO / "leaderboard" / "reference-paper-b.json").read_text())["general"] == columns
 
 
 def test_tracks_follow_the_trained_tasks_and_refuse_unknown_names():
@@ -79,6 +85,7 @@ def test_tracks_follow_the_trained_tasks_and_refuse_unknown_names():
     assert _track(None, results(["jigsaw"], ["toy_mcq10"])) == "toy"  # a tiny-model jigsaw run
     assert _track(None, results(["scienceqa", "jigsaw"], ["mmmu"])) == "main"
     assert _track("toy", results(["jigsaw"], ["mmmu"])) == "toy"
+    assert _track("", results(["jigsaw"], ["mmmu"])) == "jigsaw"  # an empty track is no track
     with pytest.raises(HarnessError, match="track 'gold' is not one of main, jigsaw, toy"):
         _track("gold", results(["jigsaw"], ["mmmu"]))
 
