@@ -4,7 +4,8 @@
 - L2: penalty = reg_weight / 2 * sum_i (theta_i - theta*_i)^2, theta* the previous stage's weights;
 - EWC (Kirkpatrick et al. 2017): penalty = reg_weight / 2 * sum_i F_i (theta_i - theta*_i)^2, F the
   diagonal empirical Fisher of the earlier stages, summed over them (each stage's is the mean over
-  `fisher_items` of its training items of the squared gradient of the gold demonstration's loss,
+  first `fisher_items` items of its (seeded, shuffled) training set of the squared gradient of the
+  gold demonstration's loss,
   one item at a time, at the end of that stage), theta* again the previous stage's weights; the
   first stage has no earlier Fisher and trains without a penalty.
 
