@@ -3,10 +3,10 @@
 
 - L2: penalty = reg_weight / 2 * sum_i (theta_i - theta*_i)^2, theta* the previous stage's weights;
 - EWC (Kirkpatrick et al. 2017): penalty = reg_weight / 2 * sum_i F_i (theta_i - theta*_i)^2, F the
-  diagonal empirical Fisher of the earlier stages, summed over them (each stage's is the mean over
-  first `fisher_items` items of its (seeded, shuffled) training set of the squared gradient of the
-  gold demonstration's loss,
-  one item at a time, at the end of that stage), theta* again the previous stage's weights; the
+  diagonal empirical Fisher of the earlier stages, summed over them (each stage's is the mean, over
+  the first `fisher_items` items of its seeded, shuffled training set taken one at a time, of the
+  squared gradient of the gold demonstration's loss, at the end of that stage), theta* again the
+  previous stage's weights; the
   first stage has no earlier Fisher and trains without a penalty.
 
 The penalty is added to each micro-batch's loss; it is zero at the anchor and grows with the
