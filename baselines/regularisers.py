@@ -6,8 +6,7 @@
   diagonal empirical Fisher of the earlier stages, summed over them (each stage's is the mean, over
   the first `fisher_items` items of its seeded, shuffled training set taken one at a time, of the
   squared gradient of the gold demonstration's loss, at the end of that stage), theta* again the
-  previous stage's weights; the
-  first stage has no earlier Fisher and trains without a penalty.
+  previous stage's weights; the first stage has no earlier Fisher and trains without a penalty.
 
 The penalty is added to each micro-batch's loss; it is zero at the anchor and grows with the
 squared distance from it. A stage's Fisher is written to `fisher/stage{t}.safetensors` in the run
