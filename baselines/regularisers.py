@@ -106,6 +106,10 @@ def regularised(trainer_cls: type) -> type:
     class Regularised(trainer_cls):  # type: ignore[misc, valid-type]
         regulariser: Anchor | None = None
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.penalties: list[float] = []
+
         def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False, **kwargs: Any) -> Any:
             result = super().compute_loss(model, inputs, return_outputs=return_outputs, **kwargs)
             if self.regulariser is None:
@@ -116,11 +120,5 @@ def regularised(trainer_cls: type) -> type:
                 loss, outputs = result
                 return loss + penalty, outputs
             return result + penalty
-
-        @property
-        def penalties(self) -> list[float]:
-            if not hasattr(self, "_penalties"):
-                self._penalties: list[float] = []
-            return self._penalties
 
     return Regularised

@@ -47,13 +47,17 @@ SUBTASKS = PERCEPTION + COGNITION
 YES_NO_SUFFIX = " Please answer yes or no."  # lmms-eval's `replace_prompt`
 
 
+def _first_four(said: str) -> str:
+    """The reading both rules end with: "yes" among the first four characters, else "no" among
+    them, else "other"."""
+    prefix = said[:4]
+    return "yes" if "yes" in prefix else "no" if "no" in prefix else "other"
+
+
 def mme_official(response: str) -> str:
     """"yes", "no" or "other" by MME's `calculation.py` (module docstring)."""
     said = response.replace("\r", "").replace("\n", "").replace("\t", "").lower()
-    if said in ("yes", "no"):
-        return said
-    prefix = said[:4]
-    return "yes" if "yes" in prefix else "no" if "no" in prefix else "other"
+    return said if said in ("yes", "no") else _first_four(said)
 
 
 def mme_lmms_eval(response: str) -> str:
@@ -63,8 +67,7 @@ def mme_lmms_eval(response: str) -> str:
         return said
     if len(said) == 1:
         return {"y": "yes", "n": "no"}.get(said, "other")
-    prefix = said[:4]
-    return "yes" if "yes" in prefix else "no" if "no" in prefix else "other"
+    return _first_four(said)
 
 
 class MME(PaperAGeneral, HubTask):
@@ -111,10 +114,14 @@ class MME(PaperAGeneral, HubTask):
     def _answer_text(self, response: str) -> str | None:
         return last_boxed(response) if self.style == "paper" else response
 
+    @staticmethod
+    def _place(sample: Sample) -> dict[str, float]:
+        """The score parts `summary_metrics` groups by: the subtask and the image (pair) number."""
+        return {"subtask": float(SUBTASKS.index(sample.meta["category"])), "pair": float(sample.meta["pair"])}
+
     def _score(self, said: str | None, sample: Sample) -> Score:
         acc = 1.0 if said == sample.target else 0.0
-        parts = {"acc": acc, "subtask": float(SUBTASKS.index(sample.meta["category"])), "pair": float(sample.meta["pair"])}
-        return Score(acc, said, said in ("yes", "no"), parts)
+        return Score(acc, said, said in ("yes", "no"), {"acc": acc, **self._place(sample)})
 
     def score(self, response: str, sample: Sample) -> Score:
         text = self._answer_text(response)
@@ -126,8 +133,7 @@ class MME(PaperAGeneral, HubTask):
 
     def score_paper(self, response: str, sample: Sample) -> Score:
         score = super().score_paper(response, sample)
-        parts = {**score.parts, "subtask": float(SUBTASKS.index(sample.meta["category"])), "pair": float(sample.meta["pair"])}
-        return Score(score.value, score.extracted, score.valid, parts)
+        return Score(score.value, score.extracted, score.valid, {**score.parts, **self._place(sample)})
 
     def summary_metrics(self, scores: list[Score]) -> dict[str, float]:
         """Per subtask accuracy, accuracy+ and score (MME's), and the perception / cognition sums."""
