@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from baselines import stages as st
-from baselines.stage_configs import (GRPOConfig, GRPOReplayConfig, MultitaskConfig, MultitaskGRPOConfig, RegularisedSFTConfig, RIFConfig,
+from baselines.stage_configs import (GRPOConfig, GRPOReplayConfig, LoRASFTConfig, MultitaskConfig, MultitaskGRPOConfig, NoCoTGRPOConfig, RegularisedSFTConfig, RIFConfig,
                                      RolloutSFTConfig, SFTConfig, SFTReplayConfig, StageConfig, read_config_file)
 from harness.errors import HarnessError
 from tasks.base import Sample, Task
@@ -83,6 +83,12 @@ def _regularised_sft(job: StageJob) -> dict[str, Any]:
     regulariser = st.Regulariser(cfg.penalty, cfg.reg_weight, earlier, fisher_out, cfg.fisher_items)
     pairs = [(task, s, st.demonstration(task, s)) for task, s in job.items()]
     return st.train_sft(cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress, regulariser)
+
+
+def _lora_sft(job: StageJob) -> dict[str, Any]:
+    """SFT of a LoRA adapter (`sft-lora`): saved in `adapters/stage{t}/`, merged into the stage."""
+    pairs = [(task, s, st.demonstration(task, s)) for task, s in job.items()]
+    return st.train_sft(job.cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress, adapter_dir=job.out / "adapters" / f"stage{job.t}")
 
 
 def _rft(job: StageJob) -> dict[str, Any]:
@@ -161,11 +167,16 @@ METHODS: dict[str, Method] = {
     "grpo": Method(GRPOConfig, _rft),
     # Paper A's no-KL runs (`EasyR1/examples/nokl_*.sh`: disable_kl, use_kl_loss false).
     "grpo-nokl": Method(GRPOConfig, _rft, fixed={"beta": 0.0}),
+    # Paper A's no-CoT runs (`EasyR1/examples/nocot_*.sh`: `no_cot.jinja` prompt, reward
+    # `math.py:no_cot` = accuracy alone, which is the tasks' reward in style no_cot).
+    "grpo-nocot": Method(NoCoTGRPOConfig, _rft, fixed={"style": "no_cot"}),
     # The reward-scaling ablation: GRPO with unscaled advantages (updates scale with the rewards'
     # spread) and with one std over the batch; "grpo" itself is the group-normalised variant.
     "grpo-unscaled": Method(GRPOConfig, _rft, fixed={"scale_rewards": "none"}),
     "grpo-batch-scaled": Method(GRPOConfig, _rft, fixed={"scale_rewards": "batch"}),
     "rloo": Method(GRPOConfig, _rft, fixed={"estimator": "rloo"}),
+    # Paper A's ReMax runs (EasyR1's `adv_estimator: remax`; `baselines/remax.py`).
+    "remax": Method(GRPOConfig, _rft, fixed={"estimator": "remax"}),
     "rif-grpo": Method(RIFConfig, _rif),
     "rollout-sft": Method(RolloutSFTConfig, _rollout_sft),
     "sft-replay": Method(SFTReplayConfig, _sft),
@@ -173,9 +184,14 @@ METHODS: dict[str, Method] = {
     # Regularisation towards the previous stage: L2 on the weights, or EWC's Fisher-weighted L2.
     "sft-l2": Method(RegularisedSFTConfig, _regularised_sft, fixed={"penalty": "l2"}),
     "sft-ewc": Method(RegularisedSFTConfig, _regularised_sft, fixed={"penalty": "ewc"}),
+    # A LoRA adapter per stage, merged into the stage's model (`adapters/stage{t}/` keeps it).
+    "sft-lora": Method(LoRASFTConfig, _lora_sft),
     "multitask": Method(MultitaskConfig, joint="sft"),
     "multitask-grpo": Method(MultitaskGRPOConfig, joint="grpo"),
 }
+
+
+ESTIMATORS = ("grpo", "rloo", "remax")  # GRPOConfig.estimator
 
 
 def get_method(name: str) -> Method:
@@ -194,8 +210,11 @@ def load_config(method: str, path: str | Path | None = None) -> StageConfig:
         if getattr(config, key) not in (value, getattr(default, key)):
             raise HarnessError(f"{path}: {key} = {getattr(config, key)!r}, but method {method!r} fixes it to {value!r}")
         setattr(config, key, value)
-    if getattr(config, "estimator", "grpo") == "rloo" and config.scale_rewards != "group":
-        raise HarnessError(f"{path}: scale_rewards applies to GRPO; TRL's RLOO has its own advantage")
+    estimator = getattr(config, "estimator", "grpo")
+    if estimator not in ESTIMATORS:
+        raise HarnessError(f"{path}: estimator {estimator!r} is none of {', '.join(ESTIMATORS)}")
+    if estimator in ("rloo", "remax") and config.scale_rewards != "group":
+        raise HarnessError(f"{path}: scale_rewards applies to GRPO; {estimator} has its own advantage")
     if spec.joint and config.per_task_epochs:
         raise HarnessError(f"{path}: multitask trains one joint stage for `epochs`; per_task_epochs does not apply")
     return config

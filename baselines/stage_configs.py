@@ -121,11 +121,25 @@ class GRPOConfig(StageConfig):
     style: str = ""  # empty: the task's default (Paper A's think/boxed format)
     loss_type: str = "bnpo"
     kl_reference: str = "base"  # "base": the run's base for every stage; "stage": the stage's start
-    estimator: str = "grpo"  # "grpo" | "rloo" (TRL's RLOOTrainer; no RLOO script in Paper A's release)
+    # "grpo" | "rloo" (TRL's RLOOTrainer; no RLOO script in Paper A's release) | "remax" (reward
+    # minus the prompt's greedy reward, `baselines/remax.py`; no ReMax script in the release either)
+    estimator: str = "grpo"
     # Advantage scaling, TRL's `scale_rewards`: "group" divides each group's centred rewards by the
     # group's std (EasyR1's GRPO, `verl/trainer/core_algos.py` line 172, with eps 1e-6 where TRL
     # adds 1e-4), "batch" by the std over the whole batch, "none" keeps them unscaled.
     scale_rewards: str = "group"
+
+
+@dataclass
+class NoCoTGRPOConfig(GRPOConfig):
+    """Paper A's GRPO without chain of thought (method `grpo-nocot`), from `EasyR1/examples/
+    nocot_*.sh` (laisong-22004009/RFTvsSFT @ 6ea0eeac): GRPO's values with the `no_cot.jinja`
+    prompt ("You MUST provide the final answer directly.") and the `math.py:no_cot` reward
+    (accuracy alone), 1 epoch per task but 10 on Geometry3K and 3 on Super-CLEVR; the KL loss
+    stays on. Each value's file and line: `baselines/configs/grpo-nocot-paper.toml`."""
+
+    style: str = "no_cot"
+    per_task_epochs: dict[str, float] = field(default_factory=lambda: {"geometry3k": 10.0, "superclevr": 3.0})
 
 
 @dataclass
@@ -209,6 +223,23 @@ class RegularisedSFTConfig(SFTConfig):
 
 
 @dataclass
+class LoRASFTConfig(SFTConfig):
+    """SFT of a LoRA adapter per stage (method `sft-lora`): the stage's adapter is trained on the
+    previous stage's model, saved in the run's `adapters/stage{t}/`, and merged into the stage's
+    folder, which the next stage and the evaluation read. Paper A ran no LoRA stage; the adapter's
+    shape is LLaMA-Factory's default (`LLaMA-Factory/src/llamafactory/hparams/finetuning_args.py`
+    lines 69-83 in Paper A's release: rank 8, alpha = 2 x rank, dropout 0, target `all` = every
+    linear layer of the language model, vision tower and projector frozen, lines 414-420;
+    `stages.language_linear_layers`), the other values SFT's.
+    DeepSpeed is refused: the adapter is merged on one process."""
+
+    learning_rate: float = 1e-4  # not Paper A's (it ran no LoRA stage): LoRA takes a larger rate than a full fine-tune
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+
+
+@dataclass
 class MultitaskGRPOConfig(GRPOConfig):
     """Ours, not Paper A's: one joint GRPO stage on every task of the sequence (method
     `multitask-grpo`), with the GRPO values above and `epochs` for the joint stage."""
@@ -244,6 +275,10 @@ def read_config_file(cls: type[StageConfig], path: str | Path | None, method: st
         raise HarnessError(f"{path}: reg_weight must be at least 0 and fisher_items at least 1")
     if hasattr(config, "penalty") and config.deepspeed:
         raise HarnessError(f"{path}: the {config.penalty} penalty reads whole parameters, which DeepSpeed shards; run it without deepspeed")
+    if hasattr(config, "lora_rank") and (config.lora_rank < 1 or config.lora_alpha < 1 or not 0.0 <= config.lora_dropout < 1.0):
+        raise HarnessError(f"{path}: lora_rank and lora_alpha must be at least 1 and lora_dropout within [0, 1)")
+    if hasattr(config, "lora_rank") and config.deepspeed:
+        raise HarnessError(f"{path}: sft-lora merges its adapter on one process; run it without deepspeed")
     if getattr(config, "scale_rewards", "group") not in ("group", "batch", "none"):
         raise HarnessError(f"{path}: scale_rewards must be 'group', 'batch' or 'none'")
     return config

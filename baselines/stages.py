@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.easyr1_actor import decaying_every_parameter, easyr1_grpo
+from baselines.remax import remax
 from baselines.stage_configs import GRPOConfig, SFTConfig, StageConfig
 from harness.engine.base import Request, prepare_images
 from harness.errors import HarnessError
@@ -148,12 +149,69 @@ def save_stage(trainer: Any, src: Path, dest: Path) -> None:
     trainer.accelerator.wait_for_everyone()
     if not is_main_process():
         return
-    for f in src.iterdir():
-        if f.is_file() and not f.name.endswith(WEIGHT_SUFFIXES) and not f.name.endswith(".index.json") and f.name != "config.json" and not (tmp / f.name).exists():
-            shutil.copy2(f, tmp / f.name)
+    _carry_source_files(src, tmp)
     for name in ("training_args.bin",):  # trainer bookkeeping, not part of a model folder
         (tmp / name).unlink(missing_ok=True)
     _publish(tmp, dest)
+
+
+def language_linear_layers(model: Any) -> list[str]:
+    """LLaMA-Factory's LoRA target `all` with the vision tower and projector frozen (its defaults):
+    every linear layer but the output head and those under the vision tower, projector included
+    (Paper A's release: `LLaMA-Factory/src/llamafactory/model/model_utils/misc.py` lines 28-52,
+    `hparams/finetuning_args.py` lines 414-420). Full module names, so the vision tower's own
+    `gate_proj`-style names are never matched."""
+    import torch
+
+    visual = {name for name, module in model.named_modules() if name.split(".")[-1] == "visual"}
+    return sorted(name for name, module in model.named_modules()
+                  if isinstance(module, torch.nn.Linear) and name != "lm_head" and not any(name.startswith(v + ".") for v in visual))
+
+
+def with_lora(model: Any, cfg: Any) -> Any:
+    """`model` with a fresh LoRA adapter of `cfg`'s shape on `language_linear_layers` (PEFT),
+    initialised from `cfg.seed`: PEFT draws the adapter's A matrices from torch's global
+    generator, whose state is otherwise whatever loading the model left (runs then differ)."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise HarnessError("sft-lora needs peft: pip install peft") from None
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    lora = LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=language_linear_layers(model), bias="none")
+    return get_peft_model(model, lora)
+
+
+def save_merged_stage(trainer: Any, src: Path, dest: Path, adapter_dir: Path) -> None:
+    """Save the trained adapter into `adapter_dir`, then write `dest` as `src` with the adapter
+    merged the way `harness eval` merges an adapter stage (`harness.runs.adapters`), so the stage
+    equals its source plus its adapter; saved in the source's dtype."""
+    from harness.files import read_config
+    from harness.runs.adapters import write_merged
+
+    trainer.accelerator.wait_for_everyone()
+    if not is_main_process():
+        return
+    tmp_adapter = adapter_dir.with_name(adapter_dir.name + ".partial")
+    shutil.rmtree(tmp_adapter, ignore_errors=True)
+    trainer.model.save_pretrained(str(tmp_adapter), safe_serialization=True)
+    _publish(tmp_adapter, adapter_dir)
+    declared = read_config(src / "config.json", "stage source")
+    dtype = declared.get("dtype") or declared.get("torch_dtype") or "float32"
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_merged(adapter_dir, src, tmp, f"stage {dest.name}", dtype if dtype in ("float32", "bfloat16", "float16") else "float32")
+    _carry_source_files(src, tmp)
+    _publish(tmp, dest)
+
+
+def _carry_source_files(src: Path, folder: Path) -> None:
+    """The source's small files (processor, tokenizer, templates, recipes) a stage folder keeps."""
+    for f in src.iterdir():
+        if f.is_file() and not f.name.endswith(WEIGHT_SUFFIXES) and not f.name.endswith(".index.json") and f.name != "config.json" and not (folder / f.name).exists():
+            shutil.copy2(f, folder / f.name)
 
 
 def copy_stage(src: Path, dest: Path) -> None:
@@ -245,7 +303,8 @@ def exact_resume(trainer_class: type) -> type:
     class ExactResume(trainer_class):  # type: ignore[misc, valid-type]
         def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
             model = self.model if model is None else model
-            if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+            # An adapter checkpoint holds the adapter's weights under the runtime names PEFT reads back.
+            if self.is_deepspeed_enabled or self.is_fsdp_enabled or hasattr(model, "peft_config"):
                 return super()._load_from_checkpoint(resume_from_checkpoint, model)
             saved = type(model).from_pretrained(resume_from_checkpoint, dtype=next(model.parameters()).dtype)
             model.load_state_dict(saved.state_dict(), strict=True)
@@ -351,13 +410,17 @@ class Regulariser:
 
 
 def train_sft(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], src: Path, dest: Path, work: Path, epochs: float, progress: bool,
-              regulariser: Regulariser | None = None) -> dict[str, Any]:
+              regulariser: Regulariser | None = None, adapter_dir: Path | None = None) -> dict[str, Any]:
+    """SFT of `src` on `pairs` into `dest`. `adapter_dir`: train a LoRA adapter instead (`cfg` is
+    a `LoRASFTConfig`), save it there and write `dest` as `src` with the adapter merged."""
     from trl import SFTConfig, SFTTrainer
 
     from baselines import regularisers as reg
 
     started = time.time()
     model, processor, gpu = load_trainable(src)
+    if adapter_dir is not None:
+        model = with_lora(model, cfg)
     rows, dropped = drop_overlong(cfg, pairs, sft_rows(pairs, cfg.image_max_pixels), processor)
     # Every kept item fits its limit, so nothing is truncated (max_length=None).
     args = SFTConfig(**trl_common(cfg, work, epochs, gpu), assistant_only_loss=True, max_length=None)
@@ -368,7 +431,10 @@ def train_sft(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], src: Path, 
         trainer.regulariser = reg.Anchor(reg.anchor_weights(model), importance, regulariser.weight)
     quiet_logs(trainer, progress)
     trainer.train(resume_from_checkpoint=last_checkpoint(work))
-    save_stage(trainer, src, dest)
+    if adapter_dir is None:
+        save_stage(trainer, src, dest)
+    else:
+        save_merged_stage(trainer, src, dest, adapter_dir)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     diag: dict[str, Any] = {
         "kind": "sft", "items": len(rows), "dropped_overlong": len(dropped), "dropped_ids": dropped[:20],
@@ -376,6 +442,11 @@ def train_sft(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], src: Path, 
         "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
         "loss_per_step": losses,
     }
+    if adapter_dir is not None:
+        diag["lora"] = {"rank": cfg.lora_rank, "alpha": cfg.lora_alpha, "dropout": cfg.lora_dropout,
+                        "adapter": str(adapter_dir.relative_to(adapter_dir.parents[1])),
+                        "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
+                        "target_modules": len(trainer.model.peft_config["default"].target_modules)}
     if regulariser is not None:
         diag["regulariser"] = {
             "penalty": regulariser.kind, "weight": regulariser.weight, "active": trainer.regulariser is not None,
@@ -395,7 +466,7 @@ def train_sft(cfg: SFTConfig, pairs: list[tuple[Task, Sample, str]], src: Path, 
 
 def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest: Path, work: Path, epochs: float, progress: bool,
               reference: Path | None = None) -> dict[str, Any]:
-    """GRPO (or RLOO) with the tasks' own reward. `reference`: the KL reference model's folder
+    """GRPO (or RLOO, or ReMax) with the tasks' own reward. `reference`: the KL reference model's folder
     (None: the stage's start, `src`); prompts longer than `max_prompt_length` are dropped."""
     from harness.runs.fingerprint import fingerprint
 
@@ -422,6 +493,10 @@ def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest
     diag["per_device_batch_size"] = trainer.args.per_device_train_batch_size
     diag["save_steps"] = trainer.args.save_steps  # on the generation blocks (`generation_aligned`)
     diag["dropped_overlong_prompts"] = len(dropped)
+    diag["advantages"] = advantage_summary(trainer.advantage_log)
+    if cfg.estimator == "remax":
+        baselines = trainer.baseline_log
+        diag["greedy_baseline_reward_mean"] = statistics.fmean(baselines) if baselines else None
     if cfg.beta > 0:
         diag["kl_reference"] = {"path": str(reference), "fingerprint": fingerprint(reference)}
     return diag
@@ -429,7 +504,8 @@ def train_rft(cfg: GRPOConfig, items: list[tuple[Task, Sample]], src: Path, dest
 
 def rft_trainer(cfg: GRPOConfig, model: Any, processor: Any, gpu: bool, rows: list[dict[str, Any]], reward: Any, work: Path, epochs: float) -> Any:
     """The TRL trainer of one RFT stage on `rows` (`prompt_rows`) with `reward`: GRPO with
-    EasyR1's actor update (`baselines.easyr1_actor`), or RLOO."""
+    EasyR1's actor update (`baselines.easyr1_actor`), ReMax (`baselines.remax`, the same update),
+    or RLOO."""
     common = trl_common(cfg, work, epochs, gpu)
     # Few items (e.g. after RIF filtering) cannot fill one generation batch; shrink it to fit
     # rather than fail, and record the change.
@@ -448,13 +524,44 @@ def rft_trainer(cfg: GRPOConfig, model: Any, processor: Any, gpu: bool, rows: li
     if cfg.estimator == "rloo":
         from trl import RLOOConfig, RLOOTrainer
 
-        trainer_cls = exact_resume(resumable_sampling(decaying_every_parameter(RLOOTrainer)))
+        trainer_cls = exact_resume(resumable_sampling(recording_advantages(decaying_every_parameter(RLOOTrainer))))
         return trainer_cls(model=model, args=RLOOConfig(**common, **rft), reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
     from trl import GRPOConfig, GRPOTrainer
 
     args = GRPOConfig(**common, **rft, loss_type=cfg.loss_type, scale_rewards=cfg.scale_rewards, delta=cfg.dual_clip or None)
-    trainer_cls = exact_resume(resumable_sampling(easyr1_grpo(GRPOTrainer)))
+    policy = easyr1_grpo(GRPOTrainer)
+    if cfg.estimator == "remax":
+        policy = remax(policy)  # TRL's group-centred advantages replaced by reward - greedy reward
+    trainer_cls = exact_resume(resumable_sampling(recording_advantages(policy)))
     return trainer_cls(model=model, args=args, reward_funcs=[reward], train_dataset=dataset, processing_class=processor)
+
+
+def recording_advantages(trainer_class: type) -> type:
+    """`trainer_class` keeping every advantage it trains with (`advantage_log`), for the stage's
+    diagnostics: the reward-scaling variants and ReMax differ in nothing else."""
+
+    class RecordingAdvantages(trainer_class):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.advantage_log: list[float] = []
+
+        def _generate_and_score_completions(self, inputs: list) -> dict[str, Any]:
+            out = super()._generate_and_score_completions(inputs)
+            if self.model.training:
+                self.advantage_log.extend(out["advantages"].flatten().tolist())
+            return out
+
+    RecordingAdvantages.__name__ = RecordingAdvantages.__qualname__ = trainer_class.__name__
+    return RecordingAdvantages
+
+
+def advantage_summary(values: list[float]) -> dict[str, Any]:
+    """Mean, population std, mean absolute value and share of zeros of the advantages a stage
+    trained with (a zero advantage moves nothing: a group whose rewards are all equal)."""
+    if not values:
+        return {"count": 0}
+    return {"count": len(values), "mean": statistics.fmean(values), "std": statistics.pstdev(values),
+            "mean_abs": statistics.fmean(abs(v) for v in values), "zero_fraction": sum(v == 0.0 for v in values) / len(values)}
 
 
 def rft_diagnostics(history: list[dict[str, Any]], log: list[dict[str, float]], cfg: GRPOConfig, n_items: int, epochs: float, steps: int, started: float) -> dict[str, Any]:

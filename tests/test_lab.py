@@ -113,7 +113,8 @@ def test_every_grpo_variant_runs_in_the_lab_with_grpos_stage_settings():
     settings = LabConfig().stage_settings
     grpo = lab_config("grpo", 1, None, settings["grpo"], {})
     for method, key, value in (("grpo-nokl", "beta", 0.0), ("grpo-unscaled", "scale_rewards", "none"),
-                               ("grpo-batch-scaled", "scale_rewards", "batch")):
+                               ("grpo-batch-scaled", "scale_rewards", "batch"), ("remax", "estimator", "remax"),
+                               ("grpo-nocot", "style", "no_cot")):
         conf = lab_config(method, 1, None, settings[method], {})
         assert getattr(conf, key) == value and getattr(grpo, key) != value
         assert (conf.learning_rate, conf.n_train, conf.seed) == (grpo.learning_rate, grpo.n_train, 1) == (3e-4, 128, 1)

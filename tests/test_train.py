@@ -66,7 +66,7 @@ def test_reward_is_the_task_scorer():
 
 @pytest.mark.parametrize("method", ["sft", "grpo", "rloo", "rif-grpo", "rollout-sft", "multitask", "multitask-grpo",
                                     "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "sft-replay", "grpo-replay",
-                                    "sft-l2", "sft-ewc"])
+                                    "sft-l2", "sft-ewc", "remax", "grpo-nocot", "sft-lora"])
 def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_path):
     out = tmp_path / "run"
     extra = {"warmup_ratio": 0.0} if method in ("sft-l2", "sft-ewc") else {}  # two steps: a warm-up would make the first one lr 0
@@ -123,7 +123,66 @@ def test_every_method_completes_a_two_task_sequence(method, instruct_base, tmp_p
         if method == "sft-ewc":
             assert second["fisher_from"] == ["stage1.safetensors"]
             assert sorted(p.name for p in (out / "fisher").iterdir()) == ["stage1.safetensors", "stage2.safetensors"]
+    if method == "remax":
+        assert d["kind"] == "remax" and d["greedy_baseline_reward_mean"] is not None and d["advantages"]["count"] == d["completions"]
+    if method == "grpo-nocot":  # Paper A's nocot runs: the no_cot prompt, reward = accuracy alone
+        assert manifest["training"]["sequence"] == ["toy_science:style=no_cot", "toy_spatial:style=no_cot"]
+        assert d["reward_mean"] == pytest.approx(d["accuracy_rate"])
+    if method == "sft-lora":
+        for t in (1, 2):
+            lora = json.loads((out / "diagnostics" / f"stage{t}.json").read_text())["lora"]
+            assert (lora["rank"], lora["alpha"], lora["adapter"]) == (8, 16, f"adapters/stage{t}")
+            assert lora["trainable_parameters"] > 0 and (out / lora["adapter"] / "adapter_model.safetensors").is_file()
     assert not (out / ".work").exists()
+
+
+def test_remax_advantage_is_the_reward_minus_the_greedy_reward(instruct_base, tmp_path):
+    """ReMax (EasyR1's `compute_remax_outcome_advantage`): every sampled response's advantage is
+    its reward minus the reward of its prompt's greedy response, neither centred nor scaled."""
+    from baselines.remax import group_starts, remax_advantages
+
+    import torch
+
+    assert group_starts(8, 0, 4) == [0, 4] and group_starts(6, 6, 4) == [0, 2] and group_starts(3, 5, 4) == [0] and group_starts(5, 6, 4) == [0, 2]
+    got = remax_advantages(torch.tensor([1.0, 0.1, 0.0, float("nan")]), torch.tensor([0.1, 0.1, 1.0, 0.0]))
+    assert got.tolist() == pytest.approx([0.9, 0.0, -1.0, 0.0])
+
+    task = get_task("toy_count")
+    items = [(task, s) for s in task.load("train")[:4]]
+    cfg = _config(tmp_path, "remax", max_steps=1)
+    model, processor, gpu = st.load_trainable(instruct_base)
+    reward = st.TaskReward({st.sample_key(t, s): (t, s) for t, s in items})
+    trainer = st.rft_trainer(cfg, model, processor, gpu, st.prompt_rows(items, 0, 0), reward, tmp_path / "work", 1.0)
+    trainer.train()
+    assert trainer.generation_config.do_sample  # the greedy pass restores TRL's sampling
+    g = cfg.num_generations
+    rewards = [r["reward"] for r in reward.log]
+    assert len(rewards) == len(trainer.advantage_log) == 4 * g and len(trainer.baseline_log) == 4
+    expected = [rewards[i] - trainer.baseline_log[i // g] for i in range(4 * g)]
+    assert trainer.advantage_log == pytest.approx(expected, abs=1e-6)
+    assert all(min(abs(b - v) for v in (0.0, 0.1, 0.9, 1.0)) < 1e-6 for b in trainer.baseline_log)  # one response's task reward
+
+
+def test_a_lora_stage_equals_its_source_plus_its_adapter(instruct_base, tmp_path, monkeypatch):
+    """sft-lora's stage folder answers exactly as `harness eval` answers for the stage's source
+    with the saved adapter (the adapter layout, merged by `harness.runs.adapters`)."""
+    pytest.importorskip("peft")
+    from harness.eval.evaluate import run_eval
+
+    monkeypatch.setenv("CPT_HARNESS_MERGED", str(tmp_path / "merged-cache"))
+    out = tmp_path / "run"
+    train_run("sft-lora", "toy_count", str(instruct_base), out, _config(tmp_path, "sft-lora"), progress=False)
+    adapter_run = tmp_path / "adapter-run"
+    shutil.copytree(instruct_base, adapter_run / "base")
+    shutil.copytree(out / "adapters" / "stage1", adapter_run / "stage1-lora")
+    (adapter_run / "manifest.json").write_text(json.dumps(
+        {"base": "base", "stages": [{"task": "toy_count:style=direct", "path": "stage1-lora", "adapter_base": "base"}]}))
+    spec = ["toy_count:style=direct"]
+    a = run_eval(load_run(out, allow_external_paths=True), tmp_path / "oa", tmp_path / "sa", task_specs=spec, limit=8, progress=False)
+    b = run_eval(load_run(adapter_run), tmp_path / "ob", tmp_path / "sb", task_specs=spec, limit=8, progress=False)
+    read = lambda o, stage: (o / f"samples/{stage}/toy_count_style=direct.jsonl").read_text()  # noqa: E731
+    assert read(tmp_path / "oa", "stage1") == read(tmp_path / "ob", "stage1") and a["accuracy"] == b["accuracy"]
+    assert read(tmp_path / "oa", "stage1") != read(tmp_path / "oa", "stage0")  # the adapter changed the model
 
 
 def test_the_penalty_is_zero_at_the_anchor_and_grows_with_the_distance():
@@ -306,7 +365,7 @@ def test_every_paper_config_value_cites_its_source():
 
     cited = re.compile(r"#.*(?:\b(?:E|LF|EasyR1|LLaMA-Factory)/[\w/.-]+:\d+|rollout_filter\.py:\d+|not in the (?:released code|yamls))")
     files = sorted((REPO / "baselines" / "configs").glob("*-paper.toml"))
-    assert len(files) == 14
+    assert len(files) == 17
     for path in files:
         for line in path.read_text().splitlines():
             if line.strip() and not line.startswith("#"):

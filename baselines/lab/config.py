@@ -11,10 +11,10 @@ from harness.errors import HarnessError
 
 METHODS = ("sft", "grpo", "rif-grpo", "rollout-sft", "multitask")  # the default set
 # Every method a lab can run (`--methods all`), in running order: grpo before rollout-sft, which samples it.
-ALL_METHODS = ("sft", "grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "rif-grpo", "rollout-sft", "sft-replay",
-               "grpo-replay", "sft-l2", "sft-ewc", "multitask")
-GRPO_TYPE = ("grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "rif-grpo", "grpo-replay")
-SFT_TYPE = tuple(m for m in ALL_METHODS if m not in GRPO_TYPE)  # sft, rollout-sft, sft-replay, sft-l2, sft-ewc, multitask
+ALL_METHODS = ("sft", "grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "remax", "grpo-nocot", "rif-grpo", "rollout-sft",
+               "sft-replay", "grpo-replay", "sft-l2", "sft-ewc", "sft-lora", "multitask")
+GRPO_TYPE = ("grpo", "grpo-nokl", "grpo-unscaled", "grpo-batch-scaled", "remax", "grpo-nocot", "rif-grpo", "grpo-replay")
+SFT_TYPE = tuple(m for m in ALL_METHODS if m not in GRPO_TYPE)  # sft, rollout-sft, sft-replay, sft-l2, sft-ewc, sft-lora, multitask
 
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -36,8 +36,10 @@ class LabConfig:
     # (192 steps on 256 items), where the tiny config's 3e-3 x 2 epochs barely moves a stage's task;
     # GRPO-type stages at 3e-4 on 128 items for the tiny config's 4 epochs (128 steps): at 64 steps
     # a stage's greedy accuracy on its own task barely moves; 256 would not fit the full lab's hour.
+    # sft-lora trains a rank-8 adapter at ten times the rate (the ratio of its tiny config to sft's).
     stage_settings: dict[str, dict[str, Any]] = field(default_factory=lambda: {
         **{m: {"learning_rate": 1e-3, "epochs": 6.0} for m in SFT_TYPE},
+        "sft-lora": {"learning_rate": 1e-2, "epochs": 6.0},
         **{m: {"learning_rate": 3e-4, "n_train": 128} for m in GRPO_TYPE}})
     overrides: dict[str, Any] = field(default_factory=dict)  # config keys set for every method that has them, last (tests: smaller stages)
 

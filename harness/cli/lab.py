@@ -48,7 +48,10 @@ def register(sub: Any) -> None:
     lab = sub.add_parser("lab", help="the papers' experiment at toy scale: every method over the toy sequence for several seeds, with intervals")
     lab.add_argument("--out", help="lab folder (base, runs, eval, bundles, report.md, plots, lab.json); rerun to resume")
     lab.add_argument("--seeds", type=int, help="seeds 0..N-1 (default 3; --quick: 1)")
-    lab.add_argument("--methods", help="comma-separated, from sft, grpo, grpo-nokl, grpo-unscaled, grpo-batch-scaled, rif-grpo, rollout-sft, sft-replay, grpo-replay, sft-l2, sft-ewc, multitask, or all (default: sft, grpo, rif-grpo, rollout-sft, multitask; --quick: sft,grpo)")
+    from baselines.lab.config import ALL_METHODS, METHODS  # names only: no torch
+
+    lab.add_argument("--methods", help=f"comma-separated, from {', '.join(ALL_METHODS)}, or all "
+                                       f"(default: {', '.join(METHODS)}; --quick: sft,grpo)")
     lab.add_argument("--sequence", help="toy sequence (default toy7; --quick: toy3)")
     lab.add_argument("--limit", type=int, help="test items per task and stage (default 48; --quick: 32)")
     lab.add_argument("--quick", action="store_true", help="one seed, toy3, sft and grpo, 32 test items")

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     tr = sub.add_parser("train", help="train a method over a task sequence (reference trainer on TRL)")
-    tr.add_argument("--method", required=True, help="sft, grpo, grpo-nokl, grpo-unscaled, grpo-batch-scaled (the reward-scaling ablation), rloo, rif-grpo, rollout-sft, sft-replay, grpo-replay, sft-l2, sft-ewc (regularisation towards the previous stage), multitask (joint SFT, Paper A's upper bound) or multitask-grpo")
+    tr.add_argument("--method", required=True, help="sft, grpo, grpo-nokl, grpo-nocot, remax, grpo-unscaled, grpo-batch-scaled (the reward-scaling ablation), rloo, rif-grpo, rollout-sft, sft-replay, grpo-replay, sft-l2, sft-ewc (regularisation towards the previous stage), sft-lora (a LoRA adapter per stage, merged), multitask (joint SFT, Paper A's upper bound) or multitask-grpo")
     tr.add_argument("--sequence", required=True, help="a named sequence (cpt7, toy3, ...) or task specs t1,t2,...")
     tr.add_argument("--base", required=True, help="base model: a local folder or a hub id")
     tr.add_argument("--out", required=True, help="run folder (manifest.json + one folder per stage); rerun to resume")

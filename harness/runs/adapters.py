@@ -55,18 +55,9 @@ def check_adapter(adapter: Path, label: str) -> None:
     check_safetensors(adapter / "adapter_model.safetensors", label)
 
 
-def merged_folder(adapter: Path, base: Path, label: str) -> Path:
-    """The adapter merged into `base`, from the cache or made now (see the module docstring)."""
-    check_adapter(adapter, label)
-    check_model_folder(base, f"{label} base")
-    cache = FingerprintCache(merged_cache_root() / "file-digests.json")  # a base's weights are hashed once
-    h = hashlib.sha256(fingerprint(base, cache).encode())
-    for name in ADAPTER_FILES:
-        h.update(b"\0" + name.encode() + b"\0" + cache.file_digest(adapter / name).encode())
-    cache.save()
-    out = merged_cache_root() / h.hexdigest()[:32]
-    if (out / "config.json").is_file():
-        return out
+def write_merged(adapter: Path, base: Path, folder: Path, label: str, dtype: str = "float32") -> None:
+    """Write `adapter` merged into `base` (`merge_and_unload` in fp32 on CPU, saved as `dtype`)
+    into the new folder `folder`, with the base's tokenizer and processor files."""
     try:
         from peft import PeftModel
     except ImportError:
@@ -80,14 +71,29 @@ def merged_folder(adapter: Path, base: Path, label: str) -> Path:
         merged = PeftModel.from_pretrained(model, str(adapter), is_trainable=False).merge_and_unload()
     except Exception as e:  # a shape or module mismatch between adapter and base
         raise HarnessError(f"{label}: cannot apply adapter {adapter} to {base}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-    tmp = out.with_name(out.name + f".partial{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    merged.save_pretrained(tmp, safe_serialization=True)
+    folder.mkdir(parents=True)
+    merged.to(getattr(torch, dtype)).save_pretrained(folder, safe_serialization=True)
     for pattern in CARRIED:
         for f in base.glob(pattern):
-            if f.is_file() and not (tmp / f.name).exists():
-                shutil.copy2(f, tmp / f.name)
+            if f.is_file() and not (folder / f.name).exists():
+                shutil.copy2(f, folder / f.name)
+
+
+def merged_folder(adapter: Path, base: Path, label: str) -> Path:
+    """The adapter merged into `base`, from the cache or made now (see the module docstring)."""
+    check_adapter(adapter, label)
+    check_model_folder(base, f"{label} base")
+    cache = FingerprintCache(merged_cache_root() / "file-digests.json")  # a base's weights are hashed once
+    h = hashlib.sha256(fingerprint(base, cache).encode())
+    for name in ADAPTER_FILES:
+        h.update(b"\0" + name.encode() + b"\0" + cache.file_digest(adapter / name).encode())
+    cache.save()
+    out = merged_cache_root() / h.hexdigest()[:32]
+    if (out / "config.json").is_file():
+        return out
+    tmp = out.with_name(out.name + f".partial{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_merged(adapter, base, tmp, label)
     try:
         os.replace(tmp, out)
     except OSError:  # another process merged the same adapter meanwhile

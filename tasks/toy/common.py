@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tasks.errors import HarnessError
 from tasks import extract
 from tasks.base import GenerationContract, Sample, Score, Task
-from tasks.prompts import SHORT_ANSWER, user_turn, with_cot
+from tasks.prompts import SHORT_ANSWER, user_turn, with_cot, with_no_cot
 
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
@@ -102,8 +102,12 @@ class ToyTask(Task):
 
     Styles: `cot` appends Paper A's think/boxed instruction and reads the answer from the last
     `\\boxed{}`; `direct` ends with the short-answer (or option-text) instruction
-    and reads the whole response (or its last `\\boxed{}`, if it has one).
+    and reads the whole response (or its last `\\boxed{}`, if it has one); `no_cot` appends Paper
+    A's no-CoT instruction (`no_cot.jinja`, "You MUST provide the final answer directly.") and
+    reads the response as `direct` does (method `grpo-nocot` trains in it).
     """
+
+    prompt_styles: ClassVar[tuple[str, ...]] = ("cot", "direct", "no_cot")
 
     analogue: ClassVar[str]
     answer_kind: ClassVar[str]
@@ -149,6 +153,8 @@ class ToyTask(Task):
             text += "\n" + options_block(item.choices)
         if self.style == "cot":
             text = with_cot(text)
+        elif self.style == "no_cot":
+            text = with_no_cot(text)
         else:
             text += "\n" + (OPTION_TEXT if item.choices is not None else SHORT_ANSWER)
         meta = dict(item.meta)
