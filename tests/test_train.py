@@ -185,6 +185,21 @@ def test_a_lora_stage_equals_its_source_plus_its_adapter(instruct_base, tmp_path
     assert read(tmp_path / "oa", "stage1") != read(tmp_path / "oa", "stage0")  # the adapter changed the model
 
 
+def test_the_new_methods_refuse_bad_settings_in_one_line(tmp_path):
+    """An unknown estimator, scale_rewards on ReMax, DeepSpeed or a rank of 0 for sft-lora, and a
+    style other than no_cot for grpo-nocot each fail at load, before any work."""
+    cases = [("grpo", 'estimator = "remx"', "estimator 'remx' is none of grpo, rloo, remax"),
+             ("remax", 'scale_rewards = "batch"', "scale_rewards applies to GRPO; remax has its own advantage"),
+             ("sft-lora", 'deepspeed = "baselines/configs/zero3.json"', "sft-lora merges its adapter on one process"),
+             ("sft-lora", "lora_rank = 0", "lora_rank and lora_alpha must be at least 1"),
+             ("grpo-nocot", 'style = "cot"', "fixes it to 'no_cot'")]
+    for method, line, message in cases:
+        path = tmp_path / f"{method}.toml"
+        path.write_text(line + "\n")
+        with pytest.raises(HarnessError, match=message.replace("(", r"\(")):
+            load_config(method, path)
+
+
 def test_the_penalty_is_zero_at_the_anchor_and_grows_with_the_distance():
     """L2: lambda/2 * sum(delta^2); EWC: lambda/2 * sum(F * delta^2), hand-computed on a real module."""
     import torch

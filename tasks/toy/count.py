@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 class ToyCount(ToyTask):
     name = "toy_count"
-    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
+    version = "5"  # 4: train and test items disjoint by content (tasks.toy.common.split_of); 5: the no_cot style
     description = "Between one and six shapes on a grid of cells: how many objects are there?"
     analogue = "superclevr"
     answer_kind = "number"

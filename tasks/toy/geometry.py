@@ -11,7 +11,7 @@ from tasks.toy.common import Item, ToyTask, canvas
 
 class ToyGeometry(ToyTask):
     name = "toy_geometry"
-    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
+    version = "5"  # 4: train and test items disjoint by content (tasks.toy.common.split_of); 5: the no_cot style
     description = "A rectangle or a right triangle with the given base and height: what is its area?"
     analogue = "geometry3k"
     answer_kind = "number"

@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 class ToyImgMcq(ToyTask):
     name = "toy_imgmcq"
-    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
+    version = "5"  # 4: train and test items disjoint by content (tasks.toy.common.split_of); 5: the no_cot style
     description = "Three shapes of different sizes: which colour is the largest? Four options, answer with the option's text."
     analogue = "mmmu"
     answer_kind = "option"

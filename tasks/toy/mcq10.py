@@ -9,7 +9,7 @@ from tasks.toy.common import Item, ToyTask
 
 class ToyMcq10(ToyTask):
     name = "toy_mcq10"
-    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
+    version = "5"  # 4: train and test items disjoint by content (tasks.toy.common.split_of); 5: the no_cot style
     description = "Text-only sums of two digits 1-9 with ten options, answer with the option's text (like MMLU-Pro)."
     analogue = "mmlu_pro"
     takes_images = False

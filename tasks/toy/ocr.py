@@ -13,7 +13,7 @@ WORDS = ("cat", "sun", "map", "box", "pen", "cup", "key", "car", "hat", "owl", "
 
 class ToyOcr(ToyTask):
     name = "toy_ocr"
-    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
+    version = "5"  # 4: train and test items disjoint by content (tasks.toy.common.split_of); 5: the no_cot style
     description = "Two words are written in the picture; name the top or the bottom one."
     analogue = "textvqa"
     answer_kind = "text"

@@ -9,7 +9,7 @@ from tasks.toy.common import COLORS, SHAPES, Item, ToyTask, canvas, draw_shape
 
 class ToyScience(ToyTask):
     name = "toy_science"
-    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
+    version = "5"  # 4: train and test items disjoint by content (tasks.toy.common.split_of); 5: the no_cot style
     description = "Which shape is in the picture? Four options, answer with the option's text."
     analogue = "scienceqa"
     answer_kind = "option"

@@ -19,7 +19,7 @@ class ToySpatial(ToyTask):
     tried, on this shelf: docs/lab.md.)"""
 
     name = "toy_spatial"
-    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
+    version = "5"  # 4: train and test items disjoint by content (tasks.toy.common.split_of); 5: the no_cot style
     description = "Three shapes on a shelf: is the first named shape left or right of the second?"
     analogue = "gqa"
     answer_kind = "text"

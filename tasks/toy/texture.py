@@ -13,7 +13,7 @@ PATTERNS = ("stripes", "dots", "checker")
 
 class ToyTexture(ToyTask):
     name = "toy_texture"
-    version = "4"  # 4: train and test items disjoint by content (tasks.toy.common.split_of)
+    version = "5"  # 4: train and test items disjoint by content (tasks.toy.common.split_of); 5: the no_cot style
     description = "Stripes, dots or a checkerboard: does the tissue show a striped pattern?"
     analogue = "pathvqa"
     answer_kind = "yesno"

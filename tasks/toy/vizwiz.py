@@ -15,7 +15,7 @@ UNANSWERABLE_ANSWER = "unanswerable"
 
 class ToyVizwiz(ToyTask):
     name = "toy_vizwiz"
-    version = "4"  # 4: train and test disjoint by content (tasks.toy.common.split_of); the object's size and place vary
+    version = "5"  # 4: train and test disjoint by content (tasks.toy.common.split_of); the object's size and place vary; 5: the no_cot style
     description = "What colour is the object? A third of the pictures are dark noise: 'unanswerable'."
     analogue = "vizwiz"
     answer_kind = "text"
