@@ -22,6 +22,7 @@ from baselines.stage_configs import GRPOConfig, SFTConfig, StageConfig
 from harness.engine.base import Request, prepare_images
 from harness.errors import HarnessError
 from harness.files import atomic_write_text
+from tasks import user_json
 from tasks.base import Sample, Task
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -591,7 +592,7 @@ def rollouts(model: Path, items: list[tuple[Task, Sample]], k: int, temperature:
     """k sampled responses per item from `model`, scored by the task; saved to `out` (JSON lines,
     written once complete, reused when present)."""
     if out.is_file():
-        return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+        return [row for _, row in user_json.json_lines(out)]  # lines split at "\n" only: a response may hold U+2028
     from tqdm import tqdm
 
     from harness.engine import open_backend

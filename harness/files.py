@@ -1,5 +1,5 @@
-"""Files: writing so that a crash never leaves a half-written one behind, and reading a
-checkpoint's JSON config files."""
+"""Files: writing so that a crash never leaves a half-written one behind, reading a
+checkpoint's JSON config files, and splitting JSON-lines text."""
 
 from __future__ import annotations
 
@@ -26,3 +26,13 @@ def atomic_write_text(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def lines_of(text: str) -> list[str]:
+    """The lines of a JSON-lines text: split at "\\n" only, the empty piece after a final newline
+    dropped. Not `str.splitlines`, which also splits at U+2028, U+2029, U+0085 and \\x1c-\\x1e:
+    a JSON string may hold those raw (a sampled response can), and the row would be cut in two."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

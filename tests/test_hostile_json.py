@@ -173,3 +173,17 @@ def test_a_hostile_store_line_is_corruption_named_in_one_line(tmp_path):
         path.write_text(json.dumps(good) + "\n" + line + "\n")
         with pytest.raises(HarnessError, match=r"^corrupt response store record at .*t\.jsonl:2; "):
             store.load(good["fingerprint"], "t")
+
+
+def test_json_lines_split_at_newlines_only():
+    """A row whose string holds U+2028, U+0085 or \\x1c stays one row (str.splitlines would cut it)."""
+    import json
+
+    from harness.files import lines_of
+    from tasks import user_json
+
+    rows = [{"response": "a\u2028b\x85c\x1cd\u2029e"}, {"response": "plain"}]
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    assert len(text.splitlines()) > 2  # the trap
+    assert [user_json.parse(line) for line in lines_of(text)] == rows
+    assert lines_of("") == [] and lines_of("x") == ["x"]

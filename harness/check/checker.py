@@ -49,6 +49,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
+from harness.files import lines_of
 from harness.results.format import SAMPLES_DIR, allowed, sample_file, schema, schema_errors
 from harness.results.types import Results
 from tasks import user_json
@@ -516,7 +517,7 @@ def _read_rows(path: Path, rel: str, stage: int, spec: str, report: Report) -> l
 
     validator = jsonschema.Draft202012Validator(schema("results.schema.json")["$defs"]["sample_row"])
     rows = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    for line_no, line in enumerate(lines_of(text), start=1):
         try:
             row = user_json.parse(line)
         except user_json.InvalidJSON as e:
