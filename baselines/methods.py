@@ -44,6 +44,10 @@ class StageJob:
         """What the stage trains on: its task's items, then the replayed ones."""
         return [(self.task, s) for s in self.samples] + self.replay
 
+    def demonstrations(self) -> list[tuple[Task, Sample, str]]:
+        """What an SFT-type stage imitates: each item of `items()` with its task's demonstration."""
+        return [(task, s, st.demonstration(task, s)) for task, s in self.items()]
+
     def replay_summary(self) -> dict[str, Any]:
         if not hasattr(self.cfg, "replay_share"):
             return {}
@@ -67,8 +71,7 @@ class Method:
 
 
 def _sft(job: StageJob) -> dict[str, Any]:
-    pairs = [(task, s, st.demonstration(task, s)) for task, s in job.items()]
-    return {**st.train_sft(job.cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress), **job.replay_summary()}
+    return {**st.train_sft(job.cfg, job.demonstrations(), job.src, job.dest, job.work, job.epochs, job.progress), **job.replay_summary()}
 
 
 def _regularised_sft(job: StageJob) -> dict[str, Any]:
@@ -81,14 +84,12 @@ def _regularised_sft(job: StageJob) -> dict[str, Any]:
         raise HarnessError(f"{job.out}: EWC needs the earlier stages' Fisher, but {missing[0]} is missing; train the run again from its base")
     fisher_out = folder / f"stage{job.t}.safetensors" if cfg.penalty == "ewc" else None
     regulariser = st.Regulariser(cfg.penalty, cfg.reg_weight, earlier, fisher_out, cfg.fisher_items)
-    pairs = [(task, s, st.demonstration(task, s)) for task, s in job.items()]
-    return st.train_sft(cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress, regulariser)
+    return st.train_sft(cfg, job.demonstrations(), job.src, job.dest, job.work, job.epochs, job.progress, regulariser)
 
 
 def _lora_sft(job: StageJob) -> dict[str, Any]:
     """SFT of a LoRA adapter (`sft-lora`): saved in `adapters/stage{t}/`, merged into the stage."""
-    pairs = [(task, s, st.demonstration(task, s)) for task, s in job.items()]
-    return st.train_sft(job.cfg, pairs, job.src, job.dest, job.work, job.epochs, job.progress, adapter_dir=job.out / "adapters" / f"stage{job.t}")
+    return st.train_sft(job.cfg, job.demonstrations(), job.src, job.dest, job.work, job.epochs, job.progress, adapter_dir=job.out / "adapters" / f"stage{job.t}")
 
 
 def _rft(job: StageJob) -> dict[str, Any]:

@@ -20,6 +20,7 @@ GRPO with the same seed, and a resumed stage is unchanged (`baselines.stages.exa
 
 from __future__ import annotations
 
+import bisect
 import copy
 from typing import Any
 
@@ -100,7 +101,7 @@ def remax(trainer_class: type) -> type:
                     del func.log[logged:]
                 total += weight * torch.tensor([float("nan") if v is None else v for v in values], device=total.device)
             self.baseline_log.extend(total.tolist())
-            group = torch.tensor([sum(1 for s in starts if s <= j) - 1 for j in range(len(prompts))], device=total.device)
+            group = torch.tensor([bisect.bisect_right(starts, j) - 1 for j in range(len(prompts))], device=total.device)  # starts ascend
             return total[group]
 
         def _generate_and_score_completions(self, inputs: list) -> dict[str, Any]:
