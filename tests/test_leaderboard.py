@@ -1,5 +1,5 @@
 """The leaderboard site: built from the bundles in leaderboard/bundles (the demo's SFT and GRPO
-runs, and the quick lab's, on another base), deterministic, one table per base and sequence,
+runs, and the full lab's seed-0 run of every method, on another base), deterministic, one table per base and sequence,
 refusing bundles that fail `harness check`, and working in a real browser (Debian's chromium
 driven by Playwright; skipped where either is missing)."""
 
@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from baselines.lab.config import ALL_METHODS
 from harness.errors import HarnessError
 from leaderboard.build import build_site
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLES = REPO / "leaderboard" / "bundles"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ENTRIES = ["demo-grpo", "demo-sft", "lab-grpo-s0", "lab-sft-s0"]  # two bases: the demo's and the lab's
+# Two bases: the demo's (SFT, GRPO) and the lab's (the full lab's seed-0 run of every method).
+ENTRIES = ["demo-grpo", "demo-sft"] + [f"lab-{method}-s0" for method in ALL_METHODS]
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
