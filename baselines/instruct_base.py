@@ -28,15 +28,19 @@ RECIPE = "instruct_recipe.json"  # what a finished base was built with, beside i
 
 def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: int = 48, epochs: float = 3.0,
                         learning_rate: float = 3e-3, progress: bool = False, mix: dict[str, int] | None = None,
-                        spec: TinySpec | None = None) -> Path:
+                        spec: TinySpec | None = None, withheld: dict[str, list[str]] | None = None) -> Path:
     """Build (or reuse, when `out` already holds one built with the same recipe) the instruct base:
     the defaults are the demo's; the lab's shipped base has its own recipe (`baselines/lab/base.py`).
     `mix` (task name -> items per style) replaces `n_general` / `n_task` items of every general
-    probe / toy task; `spec` sizes the model (default `TinySpec()`).
+    probe / toy task; `spec` sizes the model (default `TinySpec()`). `withheld` (task name -> gold
+    answers) leaves out that task's drawn items with one of those answers, so the base knows only
+    part of a task and the stage that trains it has something to teach (the lab's toy_science).
     A base built with another recipe is never reused: runs resumed on it would mix two bases."""
     out = Path(out)
     recipe: dict = {"seed": seed, "epochs": epochs, "learning_rate": learning_rate}
     recipe |= {"n_general": n_general, "n_task": n_task} if mix is None else {"mix": dict(mix)}
+    if withheld:
+        recipe["withheld"] = {name: list(answers) for name, answers in withheld.items()}
     if spec is not None:
         recipe["spec"] = json.loads(json.dumps(asdict(spec)))  # tuples as lists, as read back
     counts = dict(mix) if mix is not None else {name: n_general if name in GENERAL else n_task for name in GENERAL + TASKS}
@@ -48,13 +52,7 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
     # Copied into `out` with the trained weights (save_stage keeps the source's small files), so
     # a finished base always carries the recipe it was built with.
     (raw / RECIPE).write_text(json.dumps(recipe, indent=2) + "\n")
-    pairs = []
-    for name, n in counts.items():
-        if n <= 0:
-            continue
-        for style in ("cot", "direct"):
-            task = get_task(f"{name}:style={style},seed=1,n_train={n}")
-            pairs += [(task, s, st.demonstration(task, s)) for s in task.load("train")]
+    pairs = instruction_pairs(counts, withheld or {})
     cfg = SFTConfig(learning_rate=learning_rate, epochs=epochs, per_device_batch_size=16, grad_accum=1, warmup_ratio=0.05, seed=seed, save_steps=10_000)
     work = out.with_name(out.name + "-work")
     st.train_sft(cfg, pairs, raw, out, work, epochs, progress)
@@ -62,6 +60,21 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
     shutil.rmtree(raw, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def instruction_pairs(counts: dict[str, int], withheld: dict[str, list[str]]) -> list[tuple]:
+    """(task, sample, demonstration) for the instruction stage: `counts[name]` training items of
+    each task drawn with seed 1, in the `cot` and the `direct` style, less those whose gold answer
+    `withheld[name]` lists."""
+    pairs = []
+    for name, n in counts.items():
+        if n <= 0:
+            continue
+        left_out = set(withheld.get(name, ()))
+        for style in ("cot", "direct"):
+            task = get_task(f"{name}:style={style},seed=1,n_train={n}")
+            pairs += [(task, s, st.demonstration(task, s)) for s in task.load("train") if s.target not in left_out]
+    return pairs
 
 
 def _check_recipe(out: Path, recipe: dict) -> None:

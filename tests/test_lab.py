@@ -152,6 +152,24 @@ def test_the_shipped_base_is_checked_by_fingerprint(tmp_path, monkeypatch):
         place_base(placed, LabConfig(), progress=False)
 
 
+def test_the_instruction_stage_leaves_out_withheld_answers():
+    """A withheld gold answer never reaches the base, in either style; the other items do, and
+    the shipped recipe's withheld answers are real answers of their task."""
+    from baselines.instruct_base import instruction_pairs
+    from baselines.lab import base as lab_base
+    from tasks import get_task
+
+    drawn = [s.target for s in get_task("toy_science:seed=1,n_train=32").load("train")]
+    pairs = instruction_pairs({"toy_science": 32}, {"toy_science": ["diamond"]})
+    kept = [sample.target for _, sample, _ in pairs]
+    assert "diamond" in drawn and "diamond" not in kept
+    assert len(kept) == 2 * sum(t != "diamond" for t in drawn)
+    assert {task.style for task, _, _ in pairs} == {"cot", "direct"}
+    assert len(instruction_pairs({"toy_science": 32}, {})) == 2 * len(drawn)
+    for name, answers in lab_base.recipe().get("withheld", {}).items():
+        assert set(answers) <= {s.target for s in get_task(f"{name}:seed=1,n_train=256").load("train")}
+
+
 def test_stability_counts_the_seeds_that_share_the_mean_sign():
     from baselines.lab.stats import sign_agreement
 

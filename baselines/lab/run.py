@@ -101,7 +101,7 @@ def place_base(dest: Path, cfg: LabConfig, progress: bool) -> Path:
 def base_name(cfg: LabConfig) -> str:
     if cfg.base_recipe is not None:
         return "tiny Qwen2.5-VL, instruct-tuned by the lab from its base_recipe"
-    return "tiny Qwen2.5-VL lab base (0.7 M parameters, shipped in baselines/lab_base)"
+    return f"tiny Qwen2.5-VL lab base (0.7 M parameters, shipped in baselines/lab_base, fingerprint {recorded_fingerprint()})"
 
 
 def submission(method: str, seed: int, cfg: LabConfig) -> str:
