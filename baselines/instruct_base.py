@@ -87,7 +87,8 @@ def _check_recipe(out: Path, recipe: dict) -> None:
         raise HarnessError(f"cannot read {out / RECIPE}: {e}") from None
     if not isinstance(built, dict):
         raise HarnessError(f"cannot read {out / RECIPE}: not a JSON object")
-    diff = next((k for k in recipe if built.get(k) != recipe[k]), None)
+    # Over the keys of both: a base built with an option (e.g. `withheld`) the recipe lacks differs too.
+    diff = next((k for k in sorted(set(recipe) | set(built)) if built.get(k) != recipe.get(k)), None)
     if diff is not None:
-        raise HarnessError(f"{out} holds a base built with another recipe ({diff}: {built.get(diff)!r}, not {recipe[diff]!r}); "
+        raise HarnessError(f"{out} holds a base built with another recipe ({diff}: {built.get(diff)!r}, not {recipe.get(diff)!r}); "
                            "remove it, and the runs trained from it, or choose another output folder")

@@ -170,6 +170,19 @@ def test_the_instruction_stage_leaves_out_withheld_answers():
         assert set(answers) <= {s.target for s in get_task(f"{name}:seed=1,n_train=256").load("train")}
 
 
+def test_a_base_built_with_withheld_answers_is_not_reused_without_them(tmp_path):
+    import json
+
+    from baselines.instruct_base import RECIPE, _check_recipe
+    from tasks.errors import HarnessError
+
+    recipe = {"seed": 0, "epochs": 3.0, "learning_rate": 1e-3, "mix": {"toy_science": 8}}
+    (tmp_path / RECIPE).write_text(json.dumps(recipe | {"withheld": {"toy_science": ["circle"]}}))
+    with pytest.raises(HarnessError, match=r"another recipe \(withheld: .*, not None\)"):
+        _check_recipe(tmp_path, recipe)
+    _check_recipe(tmp_path, recipe | {"withheld": {"toy_science": ["circle"]}})
+
+
 def test_stability_counts_the_seeds_that_share_the_mean_sign():
     from baselines.lab.stats import sign_agreement
 
