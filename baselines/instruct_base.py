@@ -35,7 +35,8 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
     probe / toy task; `spec` sizes the model (default `TinySpec()`). `withheld` (task name -> gold
     answers) leaves out that task's drawn items with one of those answers, so the base knows only
     part of a task and the stage that trains it has something to teach (the lab's toy_science).
-    A base built with another recipe is never reused: runs resumed on it would mix two bases."""
+    A base built with another recipe, or from other versions of its tasks, is never reused: runs
+    resumed on it would mix two bases."""
     out = Path(out)
     recipe: dict = {"seed": seed, "epochs": epochs, "learning_rate": learning_rate}
     recipe |= {"n_general": n_general, "n_task": n_task} if mix is None else {"mix": dict(mix)}
@@ -44,6 +45,8 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
     if spec is not None:
         recipe["spec"] = json.loads(json.dumps(asdict(spec)))  # tuples as lists, as read back
     counts = dict(mix) if mix is not None else {name: n_general if name in GENERAL else n_task for name in GENERAL + TASKS}
+    # The items come from the tasks' code: a base built before a task changed is another base.
+    recipe["task_versions"] = {name: get_task(name).version for name, n in counts.items() if n > 0}
     if (out / "config.json").is_file():
         _check_recipe(out, recipe)
         return out

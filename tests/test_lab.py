@@ -121,8 +121,9 @@ def test_every_grpo_variant_runs_in_the_lab_with_grpos_stage_settings():
 
 
 def test_the_shipped_base_is_checked_by_fingerprint(tmp_path, monkeypatch):
-    """The committed base matches its recorded fingerprint; a changed byte, a missing folder, or
-    an earlier lab's base that is not the shipped one each stop the lab in one line."""
+    """The committed base matches its recorded fingerprint; a changed byte, a missing folder, a
+    task changed since the base was trained, or an earlier lab's base that is not the shipped one
+    each stop the lab in one line."""
     import shutil
 
     from baselines.lab import base as lab_base
@@ -143,6 +144,13 @@ def test_the_shipped_base_is_checked_by_fingerprint(tmp_path, monkeypatch):
         lab_base.shipped_base()
     monkeypatch.setattr(lab_base, "SHIPPED", tmp_path / "absent")
     with pytest.raises(HarnessError, match="missing"):
+        lab_base.shipped_base()
+    monkeypatch.undo()
+    # A task changed since the base was built: the base must be rebuilt, not used as it is.
+    from tasks.toy.ocr import ToyOcr
+
+    monkeypatch.setattr(ToyOcr, "version", "999")
+    with pytest.raises(HarnessError, match="trained on toy_ocr version 6, and toy_ocr is now version 999"):
         lab_base.shipped_base()
     monkeypatch.undo()
     placed = place_base(tmp_path / "lab" / "base", LabConfig(), progress=False)

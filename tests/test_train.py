@@ -430,8 +430,9 @@ def test_rollout_sft_imitates_the_rft_run_stage_by_stage(instruct_base, tmp_path
     assert not (tmp_path / "b").exists()
 
 
-def test_instruct_base_is_reused_only_with_its_own_recipe(instruct_base, tmp_path):
+def test_instruct_base_is_reused_only_with_its_own_recipe(instruct_base, tmp_path, monkeypatch):
     from baselines.instruct_base import RECIPE, build_instruct_base
+    from tasks.toy.ocr import ToyOcr
 
     base = tmp_path / "base"
     shutil.copytree(instruct_base, base)
@@ -441,6 +442,10 @@ def test_instruct_base_is_reused_only_with_its_own_recipe(instruct_base, tmp_pat
     assert {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == before
     with pytest.raises(HarnessError, match=r"another recipe \(learning_rate: 0.003, not 0.001\)"):
         build_instruct_base(base, **same, learning_rate=1e-3)
+    with monkeypatch.context() as m:  # a task changed since the base was built
+        m.setattr(ToyOcr, "version", "999")
+        with pytest.raises(HarnessError, match=r"another recipe \(task_versions: .*'toy_ocr': '6'.*, not .*'toy_ocr': '999'"):
+            build_instruct_base(base, **same)
     (base / RECIPE).unlink()
     with pytest.raises(HarnessError, match=f"without {RECIPE}"):
         build_instruct_base(base, **same)

@@ -4,8 +4,9 @@ before any CPT stage, the way an instruct model does.
 
 The weights lie in `baselines/lab_base/`; `baselines/configs/lab-base.json` holds the recipe
 that produced them and their fingerprint (`harness.runs.fingerprint`). `shipped_base()` checks
-the folder against that fingerprint before the lab uses it; `rebuild_base()` (`harness lab
---rebuild-base`) trains it again from the recipe and records the new fingerprint.
+the folder against that fingerprint, and the task versions it was trained on against today's,
+before the lab uses it; `rebuild_base()` (`harness lab --rebuild-base`) trains it again from the
+recipe and records the new fingerprint.
 """
 
 from __future__ import annotations
@@ -56,7 +57,24 @@ def shipped_base() -> Path:
     if got != expected:
         raise HarnessError(f"the lab's base in {SHIPPED} has fingerprint {got}, not the recorded {expected}: "
                            "restore it from the repository or rebuild it with `harness lab --rebuild-base`")
+    _check_task_versions()
     return SHIPPED
+
+
+def _check_task_versions() -> None:
+    """The shipped base was trained on items of its tasks' versions then (recorded in its
+    recipe file); a task changed since needs a rebuilt base, not a silently stale one."""
+    from baselines.instruct_base import RECIPE
+    from tasks import get_task
+
+    built = read_json(SHIPPED / RECIPE).get("task_versions")
+    if not isinstance(built, dict):
+        raise HarnessError(f"{SHIPPED / RECIPE} records no task versions; rebuild the base with `harness lab --rebuild-base`")
+    for name, version in sorted(built.items()):
+        now = get_task(name).version
+        if now != version:
+            raise HarnessError(f"the lab's shipped base was trained on {name} version {version}, and {name} is now version {now}: "
+                               "rebuild it with `harness lab --rebuild-base`")
 
 
 def rebuild_base(progress: bool = True) -> dict[str, Any]:
