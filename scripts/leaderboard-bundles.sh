@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the bundles in leaderboard/bundles: the demo's SFT and GRPO runs (the demo's base) and
-# the full lab's seed-0 run of each default method (the shipped lab base). The lab-c8117ae5-*
-# bundles (every method, from the lab's earlier base, commit ba6b7ae) stay as they were submitted:
-# that base is no longer shipped, so this checkout cannot rebuild them. Run after a change that alters
-# what the toy runs produce (task versions, the tiny models, the tiny configs); then
+# the full lab's seed-0 run of each default method (the shipped lab base). Run after a change that
+# alters what the toy runs produce (task versions, the tiny models, the tiny configs); then
 # `python -m pytest tests/test_leaderboard.py`.
 # Work folder: $1 (default: a new temporary folder); its own response store, so nothing is reused.
 set -euo pipefail
@@ -25,8 +23,8 @@ TOML
     harness bundle "$WORK/demo/eval/$method" --meta "$WORK/$method.toml" --archive "$REPO/leaderboard/bundles/demo-$method.tar.gz"
 done
 # The default methods, seed 0 of the full lab (toy7, 48 test items): the runs docs/lab.md reports.
-# About 46 min on a 2-core CPU (docs/lab.md); a rerun with the same --out resumes.
+# About 43 min on a 2-core CPU (docs/lab.md); a rerun with the same --out resumes.
 harness lab --out "$WORK/lab" --store "$WORK/store" --no-progress
-find "$REPO/leaderboard/bundles" -name 'lab-*-s0.tar.gz' ! -name 'lab-c8117ae5-*' -delete
+find "$REPO/leaderboard/bundles" -name 'lab-*.tar.gz' -delete
 cp "$WORK"/lab/bundles/lab-*-s0.tar.gz "$REPO/leaderboard/bundles/"
 echo "leaderboard/bundles rebuilt from $WORK"

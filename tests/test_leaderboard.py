@@ -1,6 +1,6 @@
 """The leaderboard site: built from the bundles in leaderboard/bundles (the demo's SFT and GRPO
-runs; the full lab's seed-0 runs from the shipped lab base, and those of every method from the lab's earlier base),
-deterministic, one table per base and sequence,
+runs; the full lab's seed-0 runs from the shipped lab base), deterministic, one table per base and
+sequence,
 refusing bundles that fail `harness check`, and working in a real browser (Debian's chromium
 driven by Playwright; skipped where either is missing)."""
 
@@ -14,17 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from baselines.lab.config import ALL_METHODS, METHODS
+from baselines.lab.config import METHODS
 from harness.errors import HarnessError
 from leaderboard.build import build_site
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLES = REPO / "leaderboard" / "bundles"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Three bases: the demo's (SFT, GRPO), the shipped lab base (the default lab's methods) and the
-# lab's earlier base c8117ae5 (every method, submitted before the base changed).
-ENTRIES = (["demo-grpo", "demo-sft"] + [f"lab-{method}-s0" for method in METHODS]
-           + [f"lab-c8117ae5-{method}-s0" for method in ALL_METHODS])
+# Two bases: the demo's (SFT, GRPO) and the shipped lab base (the default lab's methods).
+ENTRIES = ["demo-grpo", "demo-sft"] + [f"lab-{method}-s0" for method in METHODS]
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -47,10 +45,10 @@ def test_build_is_deterministic_and_complete(site, tmp_path):
                                          + ["index.html", "sort.js", "style.css"])
     index = (site / "index.html").read_text()
     assert "as reported, not re-run" in index and "/tmp" not in index
-    # Three bases (the demo's, the lab's two): three toy tables, each headed by its base's
-    # fingerprint and sequence; Paper A's reported rows stand in a main-track table of their own.
-    assert 'id="table-toy-3"' in index and 'id="table-toy-4"' not in index
-    assert index.count("fingerprint ") >= 3 and "sequence: toy_science" in index and 'id="table-main-1"' in index
+    # Two bases (the demo's, the lab's): two toy tables, each headed by its base's fingerprint and
+    # sequence; Paper A's reported rows stand in a main-track table of their own.
+    assert 'id="table-toy-2"' in index and 'id="table-toy-3"' not in index
+    assert index.count("fingerprint ") >= 2 and "sequence: toy_science" in index and 'id="table-main-1"' in index
     assert 'id="table-jigsaw-1"' in index and "Paper B (arXiv 2506.23508)" in index  # Paper B's rows: a jigsaw table of their own
     # Each entry says how every column was scored: style, protocol and preset.
     entry = (site / "entries" / "demo-sft.html").read_text()
@@ -124,7 +122,7 @@ def test_the_site_in_a_browser(site, tmp_path):
         base = results["stages"][0]["fingerprint"][:12]
         expected[base, method] = f"{results['metrics']['avg_acc']:.1f}"
         bases.setdefault(base, set()).add(method)
-    assert len(bases) == 3  # the demo's base and the lab's two
+    assert len(bases) == 2  # the demo's base and the lab's
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -135,8 +133,8 @@ def test_the_site_in_a_browser(site, tmp_path):
             # One table per base: each lists the methods trained from that base, with one header
             # for all its rows (every entry has every general column), and nothing runs off the page.
             tables = page.locator("#track-toy ~ table")
-            assert tables.count() == 3
-            for k in range(3):
+            assert tables.count() == 2
+            for k in range(2):
                 table = tables.nth(k)
                 heading = table.locator("xpath=preceding-sibling::h3[1]").inner_text()
                 fingerprint = next(f for f in bases if f in heading)
