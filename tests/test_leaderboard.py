@@ -1,8 +1,7 @@
 """The leaderboard site: built from the bundles in leaderboard/bundles (the demo's SFT and GRPO
 runs; the full lab's seed-0 runs from the shipped lab base), deterministic, one table per base and
-sequence,
-refusing bundles that fail `harness check`, and working in a real browser (Debian's chromium
-driven by Playwright; skipped where either is missing)."""
+sequence, refusing bundles that fail `harness check`, and working in a real browser (Debian's
+chromium driven by Playwright; skipped where either is missing)."""
 
 from __future__ import annotations
 
