@@ -125,7 +125,7 @@ def test_lmeval_task_as_a_matrix_column_equals_lm_evals_own_figures(setup, tmp_p
         theirs["tiny_mc"].append(100.0 * out["results"]["tiny_mc"]["acc,none"])
     print(f"lm-eval columns vs lm-eval's own hf run, per stage: {ours} vs {theirs}")
     assert ours == theirs
-    assert 0 < max(ours["tiny_mc"]) < 100  # a figure that could have come out otherwise
+    assert any(0 < v < 100 for v in ours["tiny_mc"])  # a figure that could have come out otherwise
     for name in ours:
         assert results["metrics"]["general_deltas"][f"lm-eval:{name}"]["delta"] == pytest.approx(ours[name][-1] - ours[name][0])
 
