@@ -46,7 +46,7 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
         recipe["spec"] = json.loads(json.dumps(asdict(spec)))  # tuples as lists, as read back
     counts = dict(mix) if mix is not None else {name: n_general if name in GENERAL else n_task for name in GENERAL + TASKS}
     # The items come from the tasks' code: a base built before a task changed is another base.
-    recipe["task_versions"] = {name: get_task(name).version for name, n in counts.items() if n > 0}
+    recipe["task_versions"] = task_versions(name for name, n in counts.items() if n > 0)
     if (out / "config.json").is_file():
         _check_recipe(out, recipe)
         return out
@@ -63,6 +63,11 @@ def build_instruct_base(out: Path, seed: int = 0, n_general: int = 192, n_task: 
     shutil.rmtree(raw, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def task_versions(names) -> dict[str, str]:
+    """Each named task's version today: what a base records of the tasks it was trained on."""
+    return {name: get_task(name).version for name in names}
 
 
 def instruction_pairs(counts: dict[str, int], withheld: dict[str, list[str]]) -> list[tuple]:

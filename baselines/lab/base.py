@@ -64,16 +64,15 @@ def shipped_base() -> Path:
 def _check_task_versions() -> None:
     """The shipped base was trained on items of its tasks' versions then (recorded in its
     recipe file); a task changed since needs a rebuilt base, not a silently stale one."""
-    from baselines.instruct_base import RECIPE
-    from tasks import get_task
+    from baselines.instruct_base import RECIPE, task_versions
 
     built = read_json(SHIPPED / RECIPE).get("task_versions")
     if not isinstance(built, dict):
         raise HarnessError(f"{SHIPPED / RECIPE} records no task versions; rebuild the base with `harness lab --rebuild-base`")
-    for name, version in sorted(built.items()):
-        now = get_task(name).version
-        if now != version:
-            raise HarnessError(f"the lab's shipped base was trained on {name} version {version}, and {name} is now version {now}: "
+    now = task_versions(built)
+    for name in sorted(built):
+        if now[name] != built[name]:
+            raise HarnessError(f"the lab's shipped base was trained on {name} version {built[name]}, and {name} is now version {now[name]}: "
                                "rebuild it with `harness lab --rebuild-base`")
 
 
